@@ -1,0 +1,3 @@
+from cti_daemon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Which device belongs to which extension, and which employee sits at which extension."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LineOwner:
+    employee_id: str
+    extension: str
+    devices: tuple[str, ...]  # AMI device names: "PJSIP/201", "SIP/150010002"
+
+
+def device_of_channel(channel: str) -> str:
+    """'PJSIP/100-00000001' -> 'PJSIP/100'; 'Local/201@internal-0000000a;1' -> 'Local/201@internal'."""
+    head, sep, _tail = channel.rpartition("-")
+    return head if sep else channel
+
+
+class LineDirectory:
+    """Devices of each employee's line. A device nobody lists but whose name is a short number
+    ('PJSIP/203') is taken as that extension, so plain setups need no device list at all."""
+
+    def __init__(self, owners: Iterable[LineOwner] = (), *, internal_max_digits: int = 5) -> None:
+        self._max_digits = internal_max_digits
+        self._by_device: dict[str, str] = {}
+        self._employee: dict[str, str] = {}
+        self._devices: dict[str, tuple[str, ...]] = {}
+        self.replace(owners)
+
+    def replace(self, owners: Iterable[LineOwner]) -> None:
+        by_device: dict[str, str] = {}
+        employee: dict[str, str] = {}
+        devices: dict[str, tuple[str, ...]] = {}
+        for owner in owners:
+            employee[owner.extension] = owner.employee_id
+            devices[owner.extension] = owner.devices
+            for device in owner.devices:
+                by_device[device.lower()] = owner.extension
+        self._by_device, self._employee, self._devices = by_device, employee, devices
+
+    def extension_of_device(self, device: str) -> str | None:
+        ext = self._by_device.get(device.lower())
+        if ext is not None:
+            return ext
+        tech, sep, resource = device.partition("/")
+        if sep and tech.lower() != "local" and resource.isdigit() and len(resource) <= self._max_digits:
+            return resource
+        return None
+
+    def extension_of_channel(self, channel: str) -> str | None:
+        return self.extension_of_device(device_of_channel(channel))
+
+    def is_extension(self, extension: str) -> bool:
+        """A line we track: one an employee sits at, or any short number (hints exist for those)."""
+        return extension in self._devices or (extension.isdigit() and len(extension) <= self._max_digits)
+
+    def employee_at(self, extension: str) -> str | None:
+        return self._employee.get(extension)
+
+    def devices_of(self, extension: str) -> tuple[str, ...]:
+        return self._devices.get(extension, ())
+
+    def extensions(self) -> list[str]:
+        return sorted(self._employee)

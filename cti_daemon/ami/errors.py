@@ -1,0 +1,50 @@
+"""Typed failures of the AMI link and its actions. Messages never contain the secret."""
+
+from __future__ import annotations
+
+
+class AmiError(Exception):
+    """Base of everything the AMI adapter raises."""
+
+
+class AmiNotConnectedError(AmiError):
+    """No logged-in AMI session right now."""
+
+
+class AmiDisconnectedError(AmiError):
+    """The connection went away while an action waited for its answer."""
+
+
+class AmiAuthError(AmiError):
+    """Asterisk refused the login (wrong user or secret, or the user may not log in from here)."""
+
+
+class AmiTimeoutError(AmiError):
+    """Asterisk did not answer in time."""
+
+
+class AmiActionError(AmiError):
+    """Asterisk answered an action with an error."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"{action}: {message}")
+        self.action = action
+        self.message = message
+
+
+class AmiNoSuchChannelError(AmiActionError):
+    """The channel named in the action does not exist (any more)."""
+
+
+class AmiPermissionError(AmiActionError):
+    """The AMI user lacks the privilege for this action."""
+
+
+def classify(action: str, message: str) -> AmiActionError:
+    """Asterisk's error texts differ per action; map the ones callers act on to types."""
+    low = message.lower()
+    if "no such channel" in low or "channel does not exist" in low or "channel not specified" in low:
+        return AmiNoSuchChannelError(action, message)
+    if "permission denied" in low:
+        return AmiPermissionError(action, message)
+    return AmiActionError(action, message)

@@ -1,0 +1,359 @@
+"""The AMI link: one logged-in session to Asterisk at a time, kept alive for the daemon's lifetime.
+
+Closes panoramisk's gaps: a refused login is an error we log and back off from (not silence); pings are
+answered or the connection is declared dead within two ping intervals and rebuilt; reconnects back off
+exponentially with jitter up to `reconnect_max_delay_s`; `close()` really stops; nothing raised while
+handling an event escapes the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from cti_daemon import logs
+from cti_daemon.ami.errors import (
+    AmiActionError,
+    AmiAuthError,
+    AmiDisconnectedError,
+    AmiError,
+    AmiNotConnectedError,
+    AmiTimeoutError,
+    classify,
+)
+from cti_daemon.ami.frames import AmiMessage, FrameReader
+from cti_daemon.ami.protocol import AmiProtocol
+from cti_daemon.config import AmiConfig
+
+log = logs.get("cti.ami.link")
+
+SessionHook = Callable[["AmiLink"], Awaitable[None]]
+EventSink = Callable[[AmiMessage], None]
+StateSink = Callable[[bool], None]
+
+_FIRST_DELAY_S = 0.5
+_STABLE_SESSION_S = 10.0  # a session that lived this long resets the back-off
+
+
+@dataclass(frozen=True, slots=True)
+class AmiResponse:
+    """An action's answer: the response headers and, for list actions, the items that followed."""
+
+    headers: Mapping[str, str]
+    items: list[Mapping[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.headers.get("Response") in ("Success", "Follows", "Goodbye")
+
+    @property
+    def message(self) -> str:
+        return self.headers.get("Message", "")
+
+
+def backoff_delay(attempt: int, cap_s: float, rng: random.Random) -> float:
+    """Exponential with 'equal jitter': never under half the step, never over the cap."""
+    step: float = min(cap_s, _FIRST_DELAY_S * (2 ** min(attempt, 30)))
+    return step / 2 + rng.uniform(0, step / 2)
+
+
+class AmiLink:
+    """Use as `async with AmiLink(cfg, on_event=...) as link:`; it connects and reconnects by itself."""
+
+    def __init__(
+        self,
+        config: AmiConfig,
+        *,
+        on_event: EventSink,
+        on_session: SessionHook | None = None,
+        on_state: StateSink | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._cfg = config
+        self._on_event = on_event
+        self._on_session = on_session
+        self._on_state = on_state
+        self._rng = rng or random.Random()
+        self._task: asyncio.Task[None] | None = None
+        self._protocol: AmiProtocol | None = None
+        self._logged_in = False
+        self._since = datetime.now(UTC)
+        self._ready = asyncio.Event()
+        self._lost: asyncio.Future[None] | None = None
+        self._banner: asyncio.Future[str] | None = None
+        self._reader: FrameReader | None = None
+        self._totals = {"messages": 0, "dropped": 0, "malformed": 0}
+        self.sessions = 0
+
+    # --- lifetime ------------------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._run(), name="ami-link")
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._protocol is not None:
+            with contextlib.suppress(Exception):
+                self._protocol.close()
+        self._set_connected(connected=False)
+
+    @property
+    def connected(self) -> bool:
+        return self._logged_in
+
+    @property
+    def since(self) -> datetime:
+        return self._since
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    def stats(self) -> dict[str, int]:
+        """Messages delivered, noise frames dropped, malformed frames skipped, over all sessions."""
+        out = dict(self._totals)
+        if self._reader is not None:
+            out["messages"] += self._reader.messages
+            out["dropped"] += self._reader.dropped
+            out["malformed"] += self._reader.malformed
+        return out
+
+    def kill_connection(self) -> None:
+        """Abort the current TCP connection (the watchdog's tool; also for tests of reconnects)."""
+        if self._protocol is not None:
+            self._protocol.abort()
+
+    # --- actions -------------------------------------------------------------------------------------
+    async def action(
+        self,
+        name: str,
+        headers: Mapping[str, str | list[str]] | None = None,
+        *,
+        timeout: float = 5.0,
+        as_list: bool = False,
+        check: bool = True,
+    ) -> AmiResponse:
+        """Send one action and wait for its answer (and list items). Raises a typed AmiError."""
+        if not self._logged_in or self._protocol is None:
+            raise AmiNotConnectedError(f"{name}: AMI is not connected")
+        return await self._send(
+            self._protocol, name, headers or {}, timeout=timeout, as_list=as_list, check=check
+        )
+
+    async def _send(
+        self,
+        protocol: AmiProtocol,
+        name: str,
+        headers: Mapping[str, str | list[str]],
+        *,
+        timeout: float,
+        as_list: bool,
+        check: bool,
+    ) -> AmiResponse:
+        wire: dict[str, str | list[str]] = {"Action": name}
+        for key, value in headers.items():
+            for v in value if isinstance(value, list) else [value]:
+                if "\r" in v or "\n" in v:
+                    raise ValueError(f"{name}: header {key} contains a line break")
+            wire[key] = value
+        future = protocol.send_action(wire, as_list=as_list)
+        try:
+            result: Any = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise AmiTimeoutError(f"{name}: no answer within {timeout:g} s") from None
+        messages = result if isinstance(result, list) else [result]
+        head = dict(messages[0].items()) if messages else {}
+        head.pop("content", None)
+        items: list[Mapping[str, str]] = [
+            {k: v for k, v in m.items() if k != "content"} for m in messages[1:]
+        ]
+        response = AmiResponse(head, items)
+        if check and not response.ok:
+            raise classify(name, response.message or head.get("Response", "error"))
+        return response
+
+    # --- the session loop ----------------------------------------------------------------------------
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                await self._session()
+            except AmiAuthError as exc:
+                log.error(  # noqa: TRY400 - a refused login is an expected outcome; a traceback is noise
+                    "ami.login_failed",
+                    host=self._cfg.host,
+                    port=self._cfg.port,
+                    username=self._cfg.username,
+                    reason=str(exc),
+                )
+            except (OSError, AmiError, TimeoutError) as exc:
+                log.warning(
+                    "ami.connection_failed", host=self._cfg.host, port=self._cfg.port, reason=_describe(exc)
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ami.session_crashed")
+            finally:
+                self._teardown()
+            if time.monotonic() - started >= _STABLE_SESSION_S:
+                attempt = 0
+            delay = backoff_delay(attempt, self._cfg.reconnect_max_delay_s, self._rng)
+            attempt += 1
+            log.info("ami.reconnecting", delay_s=round(delay, 2), attempt=attempt)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._lost = loop.create_future()
+        self._banner = loop.create_future()
+        reader = FrameReader(drop_events=self._cfg.event_filter, on_malformed=self._malformed)
+        self._reader = reader
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(
+                lambda: AmiProtocol(reader, self._deliver, self._banner_received, self._connection_lost),
+                self._cfg.host,
+                self._cfg.port,
+            ),
+            self._cfg.connect_timeout_s,
+        )
+        self._protocol = protocol
+        timeout = self._cfg.connect_timeout_s
+        try:
+            banner = await asyncio.wait_for(asyncio.shield(self._banner), timeout)
+        except TimeoutError:
+            raise AmiTimeoutError(f"no AMI greeting within {timeout:g} s") from None
+        await self._login(protocol, timeout)
+        self.sessions += 1
+        log.info(
+            "ami.connected", host=self._cfg.host, port=self._cfg.port, banner=banner, session=self.sessions
+        )
+        await self._apply_filters(protocol)
+        self._set_connected(connected=True)
+        if self._on_session is not None:
+            try:
+                await self._on_session(self)
+            except AmiError as exc:
+                log.warning("ami.session_hook_failed", reason=_describe(exc))
+            except Exception:
+                # A bug in the resync must not cost us the live event stream.
+                log.exception("ami.session_hook_crashed")
+        await self._watch(protocol)
+
+    async def _login(self, protocol: AmiProtocol, timeout: float) -> None:
+        secret = self._cfg.secret.reveal() if self._cfg.secret is not None else ""
+        try:
+            response = await self._send(
+                protocol,
+                "Login",
+                {"Username": self._cfg.username, "Secret": secret, "Events": "on"},
+                timeout=timeout + 2.0,  # Asterisk delays a failed login by about a second
+                as_list=False,
+                check=False,
+            )
+        except AmiDisconnectedError:
+            raise AmiAuthError("connection closed during login") from None
+        if not response.ok:
+            raise AmiAuthError(response.message or "login refused")
+
+    async def _apply_filters(self, protocol: AmiProtocol) -> None:
+        """Ask Asterisk not to send the noise at all; when it refuses, the reader still drops it."""
+        if not self._cfg.event_filter:
+            return
+        try:
+            for name in self._cfg.event_filter:
+                await self._send(
+                    protocol,
+                    "Filter",
+                    {"Operation": "Add", "Filter": f"!Event: {name}"},
+                    timeout=self._cfg.connect_timeout_s,
+                    as_list=False,
+                    check=True,
+                )
+        except AmiActionError as exc:
+            log.info("ami.filter_refused", reason=exc.message, effect="noise dropped on arrival instead")
+
+    async def _watch(self, protocol: AmiProtocol) -> None:
+        """Ping every interval; an unanswered ping means a dead peer: abort and let _run reconnect."""
+        interval = self._cfg.ping_interval_s
+        assert self._lost is not None
+        while not self._lost.done():
+            done, _ = await asyncio.wait({self._lost}, timeout=interval)
+            if done:
+                break
+            try:
+                await self._send(protocol, "Ping", {}, timeout=interval, as_list=False, check=False)
+            except AmiTimeoutError:
+                log.warning("ami.peer_silent", waited_s=interval, action="reconnecting")
+                protocol.abort()
+                raise AmiDisconnectedError("AMI peer stopped answering pings") from None
+        raise AmiDisconnectedError("AMI connection closed by the peer")
+
+    # --- protocol callbacks --------------------------------------------------------------------------
+    def _deliver(self, msg: AmiMessage) -> None:
+        try:
+            self._on_event(msg)
+        except Exception:
+            # One bad event must not stop the stream: log it with enough to reproduce, carry on.
+            log.exception("ami.event_handler_failed", ami_event=msg.get("Event"), channel=msg.get("Channel"))
+
+    def _banner_received(self, banner: str) -> None:
+        if self._banner is not None and not self._banner.done():
+            self._banner.set_result(banner)
+
+    def _connection_lost(self, exc: BaseException | None) -> None:
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
+        if self._logged_in:
+            log.warning("ami.disconnected", reason=_describe(exc) if exc else "closed by peer")
+        self._set_connected(connected=False)
+
+    def _malformed(self, reason: str, excerpt: str) -> None:
+        log.warning("ami.malformed_frame", reason=reason, excerpt=excerpt)
+
+    def _teardown(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            self._totals["messages"] += reader.messages
+            self._totals["dropped"] += reader.dropped
+            self._totals["malformed"] += reader.malformed
+        if self._protocol is not None:
+            with contextlib.suppress(Exception):
+                self._protocol.close()
+            self._protocol = None
+        self._set_connected(connected=False)
+
+    def _set_connected(self, *, connected: bool) -> None:
+        if connected == self._logged_in:
+            return
+        self._logged_in = connected
+        self._since = datetime.now(UTC)
+        if connected:
+            self._ready.set()
+        else:
+            self._ready.clear()
+        if self._on_state is not None:
+            self._on_state(connected)
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

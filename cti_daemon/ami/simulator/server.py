@@ -1,0 +1,280 @@
+"""The AMI server of the simulated PBX: a real TCP listener speaking Asterisk's manager protocol.
+
+Login with a credentials check (a wrong secret is answered after a delay and the connection closed, as
+Asterisk does), Ping, Logoff, Events and Filter; further actions are registered by name (`actions`).
+Control hooks let tests play the bad cases: refuse connections, go silent, close mid-frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any, Self
+
+from cti_daemon import logs
+from cti_daemon.ami.frames import AmiMessage, FrameReader
+from cti_daemon.ami.simulator.pbx import Headers, SimPbx
+
+log = logs.get("cti.simulator")
+
+BANNER = "Asterisk Call Manager/11.0.0\r\n"
+ActionHandler = Callable[["AmiSession", AmiMessage], Coroutine[Any, Any, None] | None]
+_NEGATED_EVENT = re.compile(r"^!Event: (\w+)$")
+
+
+def encode(kind: str, name: str, headers: Headers) -> bytes:
+    parts = [f"{kind}: {name}\r\n"]
+    parts.extend(f"{k}: {v}\r\n" for k, v in headers)
+    parts.append("\r\n")
+    return "".join(parts).encode("utf-8")
+
+
+class AmiSession(asyncio.Protocol):
+    def __init__(self, server: AmiServer) -> None:
+        self.server = server
+        self.reader = FrameReader(expect_banner=False)
+        self.transport: asyncio.Transport | None = None
+        self.authenticated = False
+        self.events_on = True
+        self.silent = False
+        self.excluded: set[str] = set()
+        self.includes: list[re.Pattern[str]] = []
+        self.excludes: list[re.Pattern[str]] = []
+        self.peer = ""
+
+    # --- asyncio.Protocol ---------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}/{peer[1]}" if peer else "?"
+        self.server.sessions.add(self)
+        transport.write(BANNER.encode())
+
+    def data_received(self, data: bytes) -> None:
+        if self.silent:
+            return
+        for action in self.reader.feed(data):
+            result = self.server.dispatch(self, action)
+            if result is not None:
+                task = asyncio.get_running_loop().create_task(result)
+                self.server.tasks.add(task)
+                task.add_done_callback(self.server.tasks.discard)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.sessions.discard(self)
+
+    # --- writing ------------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing() and not self.silent:
+            self.transport.write(data)
+
+    def respond(self, action: AmiMessage, response: str, headers: Headers | None = None) -> None:
+        head: Headers = []
+        if "ActionID" in action:
+            head.append(("ActionID", action["ActionID"]))
+        self.write(encode("Response", response, [*head, *(headers or [])]))
+
+    def event(self, name: str, headers: Headers, action: AmiMessage | None = None) -> None:
+        """A list item or an event that answers an action: carries the action's ActionID."""
+        head: Headers = [("ActionID", action["ActionID"])] if action and "ActionID" in action else []
+        self.write(encode("Event", name, [*head, *headers]))
+
+    def wants(self, name: str, privilege: str, headers: Headers) -> bool:
+        if not self.authenticated or not self.events_on or name in self.excluded:
+            return False
+        if not self.includes and not self.excludes:
+            return True
+        text = f"Event: {name}\r\nPrivilege: {privilege}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+        if self.includes and not any(p.search(text) for p in self.includes):
+            return False
+        return not any(p.search(text) for p in self.excludes)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class AmiServer:
+    def __init__(
+        self,
+        pbx: SimPbx,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        username: str = "cti",
+        secret: str = "secret",  # noqa: S107 - the simulator's default, as in the recorded traces
+        login_failure_delay_s: float = 1.0,
+    ) -> None:
+        self.pbx = pbx
+        self.host = host
+        self.port = port
+        self.username = username
+        self.secret = secret
+        self.login_failure_delay_s = login_failure_delay_s
+        self.sessions: set[AmiSession] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.actions: dict[str, ActionHandler] = {
+            "login": self._login,
+            "logoff": self._logoff,
+            "ping": self._ping,
+            "events": self._events,
+            "filter": self._filter,
+        }
+        self.logins = 0
+        self.failed_logins = 0
+        self._server: asyncio.Server | None = None
+        self._started = time.time()
+
+    # --- lifetime ------------------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        await self.start()
+        self.pbx.listeners.append(self._broadcast)
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with contextlib.suppress(ValueError):
+            self.pbx.listeners.remove(self._broadcast)
+        await self.stop()
+        for task in list(self.tasks):
+            task.cancel()
+
+    async def start(self) -> None:
+        """Listen (again) on the same port."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: AmiSession(self), self.host, self.port, reuse_address=True
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening (connections are then refused) and close every session."""
+        if self._server is not None:
+            self._server.close()
+            self.drop_connections()
+            await self._server.wait_closed()
+            self._server = None
+        self.drop_connections()
+
+    # --- control hooks for tests ---------------------------------------------------------------------
+    def drop_connections(self) -> None:
+        for session in list(self.sessions):
+            session.close()
+
+    def go_silent(self) -> None:
+        """Keep every connection open but never answer or send again (a hung Asterisk, a dead NAT)."""
+        for session in self.sessions:
+            session.silent = True
+
+    def close_mid_frame(self) -> None:
+        for session in list(self.sessions):
+            session.write(b"Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/10")
+            session.close()
+
+    # --- dispatch ------------------------------------------------------------------------------------
+    def dispatch(self, session: AmiSession, action: AmiMessage) -> Coroutine[Any, Any, None] | None:
+        name = action.get("Action", "").lower()
+        if not name:
+            session.respond(action, "Error", [("Message", "Missing action in request")])
+            return None
+        if not session.authenticated and name not in ("login", "logoff"):
+            session.respond(action, "Error", [("Message", "Permission denied")])
+            return None
+        handler = self.actions.get(name)
+        if handler is None:
+            session.respond(action, "Error", [("Message", "Invalid/unknown command")])
+            return None
+        return handler(session, action)
+
+    def _broadcast(self, name: str, privilege: str, headers: Headers) -> None:
+        data: bytes | None = None
+        for session in self.sessions:
+            if session.wants(name, privilege, headers):
+                if data is None:
+                    data = encode("Event", name, [("Privilege", privilege), *headers])
+                session.write(data)
+
+    # --- built-in actions ----------------------------------------------------------------------------
+    async def _login(self, session: AmiSession, action: AmiMessage) -> None:
+        user, secret = action.get("Username", ""), action.get("Secret", "")
+        if user != self.username or secret != self.secret:
+            self.failed_logins += 1
+            self.pbx.emit(
+                "InvalidAccountID" if user != self.username else "InvalidPassword",
+                "security,all",
+                [
+                    ("Severity", "Error"),
+                    ("Service", "AMI"),
+                    ("AccountID", user),
+                    ("RemoteAddress", f"IPV4/TCP/{session.peer}"),
+                ],
+            )
+            await asyncio.sleep(self.login_failure_delay_s)
+            session.respond(action, "Error", [("Message", "Authentication failed")])
+            session.close()
+            return
+        self.logins += 1
+        session.events_on = action.get("Events", "on").lower() != "off"
+        session.respond(action, "Success", [("Message", "Authentication accepted")])
+        session.authenticated = True
+        uptime = str(int(time.time() - self._started) + 60)
+        session.write(
+            encode(
+                "Event",
+                "FullyBooted",
+                [
+                    ("Privilege", "system,all"),
+                    ("Uptime", uptime),
+                    ("LastReload", uptime),
+                    ("Status", "Fully Booted"),
+                ],
+            )
+        )
+        self.pbx.emit(
+            "SuccessfulAuth",
+            "security,all",
+            [
+                ("Severity", "Informational"),
+                ("Service", "AMI"),
+                ("EventVersion", "1"),
+                ("AccountID", user),
+                ("RemoteAddress", f"IPV4/TCP/{session.peer}"),
+                ("UsingPassword", "0"),
+            ],
+        )
+
+    def _logoff(self, session: AmiSession, action: AmiMessage) -> None:
+        session.respond(action, "Goodbye", [("Message", "Thanks for all the fish.")])
+        session.close()
+
+    def _ping(self, session: AmiSession, action: AmiMessage) -> None:
+        session.respond(action, "Success", [("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")])
+
+    def _events(self, session: AmiSession, action: AmiMessage) -> None:
+        mask = action.get("EventMask", "on").lower()
+        session.events_on = mask != "off"
+        session.respond(action, "Success", [("Events", "On" if session.events_on else "Off")])
+
+    def _filter(self, session: AmiSession, action: AmiMessage) -> None:
+        text = action.get("Filter", "")
+        if action.get("Operation", "Add").lower() != "add" or not text:
+            session.respond(action, "Error", [("Message", "Unknown operation")])
+            return
+        simple = _NEGATED_EVENT.match(text)
+        try:
+            if simple is not None:
+                session.excluded.add(simple.group(1))
+            elif text.startswith("!"):
+                session.excludes.append(re.compile(text[1:]))
+            else:
+                session.includes.append(re.compile(text))
+        except re.error:
+            session.respond(action, "Error", [("Message", "Filter Not Added")])
+            return
+        session.respond(action, "Success", [("Message", "Filter Added Successfully")])

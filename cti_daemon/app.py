@@ -1,0 +1,167 @@
+"""The composition root: builds every adapter from typed config, injects them, owns their lifetimes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from cti_daemon import logs
+from cti_daemon.ami.directory import LineDirectory
+from cti_daemon.ami.frames import AmiMessage
+from cti_daemon.ami.link import AmiLink
+from cti_daemon.ami.tracker import CallTracker
+from cti_daemon.api.health import Component, HealthProbe
+from cti_daemon.api.server import ApiServer
+from cti_daemon.config import Config
+from cti_daemon.crm.identify import Identifier
+from cti_daemon.crm.numbers import NumberRules
+from cti_daemon.crm.store import Store, StoreError, open_store
+from cti_daemon.mqtt import payloads
+from cti_daemon.mqtt.link import MqttLink
+from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.mqtt.topics import Topics
+from cti_daemon.routing.screen_pop import ScreenPopService
+from cti_daemon.systemd import Notifier
+from cti_daemon.timefmt import utcnow
+
+log = logs.get("cti.app")
+
+DIRECTORY_REFRESH_S = 60.0
+
+
+class Daemon:
+    """`async with Daemon(config) as daemon:` runs everything until the block ends."""
+
+    def __init__(
+        self, config: Config, *, clock: Callable[[], datetime] = utcnow, notifier: Notifier | None = None
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.notifier = notifier or Notifier()
+        self._stack = AsyncExitStack()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ready = asyncio.Event()
+        self.started_at = clock()
+        topics = Topics(config.mqtt.topic_prefix)
+        node = config.mqtt.node_id
+        self.topics = topics
+
+        self.store: Store = open_store(config.database.url)
+        self.directory = LineDirectory(internal_max_digits=config.phone.internal_max_digits)
+        rules = NumberRules(
+            config.phone.default_region,
+            international_prefixes=config.phone.international_prefix,
+            internal_max_digits=config.phone.internal_max_digits,
+        )
+        self.identifier = Identifier(self.store, rules, clock=clock)
+        self.mqtt = MqttLink(
+            config.mqtt,
+            status_topic=topics.daemon_status(node),
+            offline_payload=payloads.daemon_status(
+                online=False, ami_connected=False, since=clock(), node_id=node
+            ),
+        )
+        self.outbound = AgentOutbound(self.mqtt, topics, node)
+        self.tracker = CallTracker(self.directory)
+        self.pops = ScreenPopService(
+            directory=self.directory, identify=self.identifier.identify, out=self.outbound, clock=clock
+        )
+        self.ami = AmiLink(config.ami, on_event=self._on_ami_event, on_state=self._on_ami_state)
+        self.health = HealthProbe(
+            [
+                Component("ami", lambda: self.ami.connected, lambda: self.ami.since),
+                Component("mqtt", lambda: self.mqtt.connected, lambda: self.mqtt.since),
+            ],
+            self.store.ping,
+        )
+        self.api = ApiServer(
+            listen=config.http.listen, health=self.health, max_body_bytes=config.http.max_body_bytes
+        )
+
+    # --- wiring --------------------------------------------------------------------------------------
+    def _on_ami_event(self, msg: AmiMessage) -> None:
+        events = self.tracker.handle(msg)
+        if events:
+            self.pops.submit(events)
+
+    def _on_ami_state(self, connected: bool) -> None:
+        self.outbound.daemon_status(online=True, ami_connected=connected, since=self.clock())
+
+    # --- lifetime ------------------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        try:
+            self._stack.push_async_callback(self.store.dispose)
+            await self._load_directory()
+            self.outbound.daemon_status(online=True, ami_connected=False, since=self.clock())
+            await self._stack.enter_async_context(self.mqtt)
+            await self._stack.enter_async_context(self.ami)
+            await self._stack.enter_async_context(self.api)
+            self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory-refresh"))
+            self._tasks.append(asyncio.create_task(self._tell_systemd(), name="systemd"))
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.notifier.stopping()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.pops.idle(), 2.0)
+        await self._stack.aclose()
+        log.info("daemon.stopped")
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        """Until AMI, MQTT and the store have all been up at once (what READY=1 tells systemd)."""
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def _load_directory(self) -> bool:
+        try:
+            owners = await self.store.line_owners()
+        except (StoreError, OSError) as exc:
+            log.warning("directory.unavailable", reason=str(exc), effect="pops wait for the employee list")
+            return False
+        self.directory.replace(owners)
+        log.info("directory.loaded", employees=len(owners))
+        return True
+
+    async def _refresh_directory(self) -> None:
+        while True:
+            await asyncio.sleep(DIRECTORY_REFRESH_S)
+            await self._load_directory()
+
+    async def _tell_systemd(self) -> None:
+        """READY=1 once AMI, MQTT and the store are up; then WATCHDOG=1 while the loop turns."""
+        waiting_for = ""
+        while True:
+            missing = [
+                name for name, up in (("AMI", self.ami.connected), ("MQTT", self.mqtt.connected)) if not up
+            ]
+            if not missing and await self.store.ping():
+                break
+            now_waiting = ", ".join(missing) or "database"
+            if now_waiting != waiting_for:
+                waiting_for = now_waiting
+                self.notifier.status(f"waiting for {now_waiting}")
+                log.info("daemon.waiting", waiting_for=now_waiting)
+            await asyncio.sleep(0.1)
+        self.notifier.ready("AMI, MQTT and database up")
+        self._ready.set()
+        log.info("daemon.ready", node_id=self.config.mqtt.node_id)
+        interval = self.notifier.watchdog_interval_s
+        if interval is None:
+            return
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)

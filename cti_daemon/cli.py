@@ -1,0 +1,189 @@
+"""The command line. Exit codes: 0 ok, 2 bad usage or configuration, 1 anything else."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from cti_daemon import config as config_mod
+from cti_daemon import logs
+
+DEFAULT_CONFIG = Path("/etc/cti-daemon/cti-daemon.toml")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cti-daemon", description="Asterisk CTI daemon: screen pops, journal, transfers.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run the daemon in the foreground until SIGTERM/SIGINT")
+    run.add_argument("--config", type=Path, help=f"TOML file (default {DEFAULT_CONFIG} if it exists)")
+
+    check = sub.add_parser("check-config", help="validate the configuration; exit 0 or 2")
+    check.add_argument("--config", type=Path)
+
+    demo = sub.add_parser("demo", help="everything on this machine, no set-up; prints the screen pops")
+    demo.add_argument(
+        "--port-base", type=int, help="AMI on N, MQTT on N+1, HTTP on N+2 (default: free ports)"
+    )
+    demo.add_argument("--calls-per-minute", type=float, default=12.0)
+    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+
+    db = sub.add_parser("db", help="the store's schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    upgrade = db_sub.add_parser("upgrade", help="create or migrate the schema")
+    upgrade.add_argument("--config", type=Path)
+
+    sim = sub.add_parser("simulate-pbx", help="the PBX simulator alone: an AMI server on loopback")
+    sim.add_argument("--listen", default="127.0.0.1:5038", help="HOST:PORT (default 127.0.0.1:5038)")
+    sim.add_argument("--scenario", default="inbound", help="what the PBX does (see --list-scenarios)")
+    sim.add_argument("--list-scenarios", action="store_true")
+    sim.add_argument("--username", default="cti")
+    sim.add_argument("--secret", default="secret")
+    sim.add_argument("--calls-per-minute", type=float, default=6.0)
+    return parser
+
+
+def _load(path: Path | None, *, require_secret: bool) -> config_mod.Config:
+    chosen = path if path is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    return config_mod.load(chosen, require_secret=require_secret)
+
+
+def _report(exc: config_mod.ConfigError) -> int:
+    for problem in exc.problems:
+        sys.stderr.write(f"{problem}\n")
+    return EXIT_USAGE
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        cfg = _load(args.config, require_secret=True)
+    except config_mod.ConfigError as exc:
+        return _report(exc)
+    where = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else "defaults and environment")
+    mqtt = cfg.mqtt.url.split("@")[-1]
+    print(f"ok: {where} (AMI {cfg.ami.host}:{cfg.ami.port}, MQTT {mqtt}, node {cfg.mqtt.node_id})")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        cfg = _load(args.config, require_secret=True)
+    except config_mod.ConfigError as exc:
+        return _report(exc)
+    logs.configure(
+        level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
+    )
+    from cti_daemon.app import Daemon  # noqa: PLC0415 - keeps `check-config` fast
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with Daemon(cfg):
+            await stop.wait()
+
+    asyncio.run(main())
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    try:
+        cfg = _load(args.config, require_secret=False)
+    except config_mod.ConfigError as exc:
+        return _report(exc)
+    logs.configure(
+        level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
+    )
+    from cti_daemon.crm.store import StoreError, open_store  # noqa: PLC0415
+
+    async def main() -> None:
+        store = open_store(cfg.database.url)
+        try:
+            await store.create_schema()
+        finally:
+            await store.dispose()
+
+    try:
+        asyncio.run(main())
+    except (StoreError, OSError) as exc:
+        sys.stderr.write(f"db upgrade: cannot reach the database: {exc}\n")
+        return EXIT_FAILED
+    print("db upgrade: schema is up to date")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if args.calls_per_minute <= 0:
+        sys.stderr.write("demo: --calls-per-minute must be greater than 0\n")
+        return EXIT_USAGE
+    logs.configure(level="warning", fmt="console")
+    from cti_daemon.demo.runner import main  # noqa: PLC0415
+
+    main(args.port_base, args.calls_per_minute, args.duration, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_simulate_pbx(args: argparse.Namespace) -> int:
+    from cti_daemon.ami.simulator.cli import SCENARIOS, serve  # noqa: PLC0415
+
+    if args.list_scenarios:
+        for name, doc in SCENARIOS.items():
+            print(f"{name:24} {doc}")
+        return EXIT_OK
+    if args.scenario not in SCENARIOS:
+        sys.stderr.write(
+            f"simulate-pbx: unknown scenario {args.scenario!r} (known: {', '.join(SCENARIOS)})\n"
+        )
+        return EXIT_USAGE
+    host, sep, port = args.listen.rpartition(":")
+    if not sep or not port.isdigit():
+        sys.stderr.write(f"simulate-pbx: --listen must be HOST:PORT, not {args.listen!r}\n")
+        return EXIT_USAGE
+    logs.configure(level="info", secrets=[args.secret])
+    asyncio.run(
+        serve(
+            host or "127.0.0.1",
+            int(port),
+            scenario=args.scenario,
+            username=args.username,
+            secret=args.secret,
+            calls_per_minute=args.calls_per_minute,
+        )
+    )
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "check-config": cmd_check_config,
+    "demo": cmd_demo,
+    "db": cmd_db_upgrade,
+    "simulate-pbx": cmd_simulate_pbx,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except OSError as exc:
+        sys.stderr.write(f"cti-daemon {args.command}: {exc}\n")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

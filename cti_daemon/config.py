@@ -1,0 +1,345 @@
+"""Typed configuration: TOML file, then `CTI_<SECTION>__<KEY>` environment overrides, then validation.
+
+Every problem is collected (not just the first) so `check-config` can name them all at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cti_daemon.secret import Secret
+
+ENV_PREFIX = "CTI_"
+
+
+@dataclass(frozen=True, slots=True)
+class AmiConfig:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "cti"
+    secret: Secret | None = None
+    reconnect_max_delay_s: float = 30.0
+    ping_interval_s: float = 10.0
+    connect_timeout_s: float = 5.0
+    # Events the PBX should not send at all (an AMI `Filter: !Event: X` each); dropped on arrival too.
+    event_filter: list[str] = field(
+        default_factory=lambda: ["VarSet", "Newexten", "RTCPSent", "RTCPReceived", "Cdr", "CEL"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    url: str = "mqtt://127.0.0.1:1883"
+    username: str | None = None
+    password: Secret | None = None
+    topic_prefix: str = "cti"
+    node_id: str = field(default_factory=socket.gethostname)
+    client_id: str | None = None
+    ca_file: str | None = None
+    keepalive_s: int = 30
+    reconnect_max_delay_s: float = 30.0
+    outbox_limit: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///var/lib/cti-daemon/cti.db"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    listen: str = "127.0.0.1:8080"
+    tokens_file: str | None = None
+    max_body_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneConfig:
+    default_region: str = "RU"
+    # Dialled international prefixes seen in caller ids besides "+" (RU: 810; most of Europe: 00).
+    international_prefix: list[str] = field(default_factory=lambda: ["00", "810"])
+    # Numbers with at most this many digits are internal extensions, never customers.
+    internal_max_digits: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    reception_extensions: list[str] = field(default_factory=lambda: ["100"])
+    queue_reminder_s: int = 300
+    attended_transfer_context: str = "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    level: str = "info"
+    format: str = "auto"  # auto: console on a tty, JSON lines otherwise; or "json", "console"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    ami: AmiConfig = field(default_factory=AmiConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    phone: PhoneConfig = field(default_factory=PhoneConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    def secrets(self) -> list[Secret]:
+        return [s for s in (self.ami.secret, self.mqtt.password) if s is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    source: str  # the file, or "environment"
+    key: str  # "ami.secret"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.key}: {self.reason}"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` says why, one entry per problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _section_types() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, cls in typing.get_type_hints(Config).items():
+        out[name] = typing.get_type_hints(cls)
+    return out
+
+
+_LOG_LEVELS = {"debug", "info", "warning", "error"}
+_LOG_FORMATS = {"auto", "json", "console"}
+
+
+def load(
+    path: Path | None,
+    env: Mapping[str, str] | None = None,
+    *,
+    require_secret: bool = True,
+) -> Config:
+    """Read, override and validate. Raises ConfigError listing every problem."""
+    source = str(path) if path is not None else "defaults"
+    raw = _read(path) if path is not None else {}
+    types_by_section = _section_types()
+    values: dict[str, dict[str, Any]] = {name: {} for name in types_by_section}
+    problems = _apply_file(raw, source, types_by_section, values)
+    problems += _apply_env(os.environ if env is None else env, types_by_section, values)
+    sections = {name: cls(**values[name]) for name, cls in typing.get_type_hints(Config).items()}
+    config = Config(**sections)
+    problems.extend(_validate(config, source, require_secret=require_secret))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _read(path: Path) -> dict[str, Any]:
+    source = str(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([Problem(source, "-", "file not found")]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(source, "-", f"not valid TOML: {exc}")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(source, "-", f"cannot read: {exc.strerror}")]) from None
+
+
+def _apply_file(
+    raw: dict[str, Any],
+    source: str,
+    hints_by_section: dict[str, dict[str, Any]],
+    values: dict[str, dict[str, Any]],
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for section, body in raw.items():
+        if section not in hints_by_section:
+            problems.append(
+                Problem(source, section, f"unknown section (known: {', '.join(hints_by_section)})")
+            )
+            continue
+        if not isinstance(body, dict):
+            problems.append(Problem(source, section, "must be a table ([section])"))
+            continue
+        hints = hints_by_section[section]
+        for key, value in body.items():
+            if key not in hints:
+                problems.append(Problem(source, f"{section}.{key}", "unknown key"))
+                continue
+            converted = _coerce(value, hints[key], from_env=False)
+            if isinstance(converted, _Bad):
+                problems.append(Problem(source, f"{section}.{key}", converted.reason))
+            else:
+                values[section][key] = converted
+    return problems
+
+
+def _apply_env(
+    env: Mapping[str, str], hints_by_section: dict[str, dict[str, Any]], values: dict[str, dict[str, Any]]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, text in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if section not in hints_by_section:
+            continue  # other CTI_* variables (e.g. CTI_TEST_POSTGRES_URL) are not ours
+        hints = hints_by_section[section]
+        if key not in hints:
+            problems.append(Problem("environment", name, "unknown key"))
+            continue
+        converted = _coerce(text, hints[key], from_env=True)
+        if isinstance(converted, _Bad):
+            problems.append(Problem("environment", name, converted.reason))
+        else:
+            values[section][key] = converted
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Bad:
+    reason: str
+
+
+def _coerce(value: Any, hint: Any, *, from_env: bool) -> Any:
+    """Convert a TOML (or environment text) value to the declared type, or say why not."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if from_env and value == "":
+            return None
+        return _coerce(value, non_none[0], from_env=from_env)
+    if hint is Secret:
+        if isinstance(value, str) and value:
+            return Secret(value)
+        return _Bad("must be a non-empty string")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if from_env and isinstance(value, str) and value.lower() in {"1", "true", "yes", "0", "false", "no"}:
+            return value.lower() in {"1", "true", "yes"}
+        return _Bad(f"must be true or false, not {_describe(value)}")
+    if hint is int:
+        if isinstance(value, bool):
+            return _Bad(f"must be an integer, not {_describe(value)}")
+        if isinstance(value, int):
+            return value
+        if from_env and isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        return _Bad(f"must be an integer, not {_describe(value)}")
+    if hint is float:
+        if isinstance(value, bool):
+            return _Bad(f"must be a number, not {_describe(value)}")
+        if isinstance(value, int | float):
+            return float(value)
+        if from_env and isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        return _Bad(f"must be a number, not {_describe(value)}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        return _Bad(f"must be a string, not {_describe(value)}")
+    if typing.get_origin(hint) is list:
+        if from_env and isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        return _Bad(f"must be a list of strings, not {_describe(value)}")
+    raise TypeError(f"no conversion for {hint!r}")  # a programming error in the dataclasses above
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _validate(config: Config, source: str, *, require_secret: bool) -> list[Problem]:
+    out: list[Problem] = []
+
+    def bad(key: str, reason: str) -> None:
+        out.append(Problem(source, key, reason))
+
+    if require_secret and config.ami.secret is None:
+        bad("ami.secret", "missing: the AMI user's secret is required (or set CTI_AMI__SECRET)")
+    if not 0 < config.ami.port < 65536:
+        bad("ami.port", f"must be a TCP port (1-65535), not {config.ami.port}")
+    if config.ami.reconnect_max_delay_s <= 0:
+        bad("ami.reconnect_max_delay_s", "must be greater than 0")
+    if config.ami.ping_interval_s <= 0:
+        bad("ami.ping_interval_s", "must be greater than 0")
+    url = urlsplit(config.mqtt.url)
+    if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
+        bad("mqtt.url", f"must look like mqtt://host:1883 or mqtts://host:8883, not {config.mqtt.url!r}")
+    prefix = config.mqtt.topic_prefix
+    if not prefix or prefix.startswith("/") or prefix.endswith("/") or "#" in prefix or "+" in prefix:
+        bad("mqtt.topic_prefix", "must be non-empty, without wildcards and without a leading or trailing '/'")
+    if not config.mqtt.node_id or any(c in config.mqtt.node_id for c in "/#+"):
+        bad("mqtt.node_id", "must be non-empty and contain no '/', '#' or '+'")
+    if config.mqtt.outbox_limit < 1:
+        bad("mqtt.outbox_limit", "must be at least 1")
+    if not (config.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))):
+        bad("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    host, sep, port = config.http.listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        bad("http.listen", f"must be host:port, not {config.http.listen!r}")
+    if config.http.tokens_file is not None and not Path(config.http.tokens_file).is_file():
+        bad("http.tokens_file", f"file not found: {config.http.tokens_file}")
+    if config.http.max_body_bytes < 1024:
+        bad("http.max_body_bytes", "must be at least 1024")
+    if len(config.phone.default_region) != 2 or not config.phone.default_region.isalpha():
+        bad(
+            "phone.default_region",
+            f"must be a two-letter region code like RU or GB, not {config.phone.default_region!r}",
+        )
+    if not 2 <= config.phone.internal_max_digits <= 8:
+        bad("phone.internal_max_digits", "must be between 2 and 8")
+    if any(not p.isdigit() for p in config.phone.international_prefix):
+        bad("phone.international_prefix", "each prefix must be digits only")
+    if not config.routing.reception_extensions:
+        bad("routing.reception_extensions", "must list at least one extension")
+    if config.routing.queue_reminder_s < 1:
+        bad("routing.queue_reminder_s", "must be at least 1 second")
+    if config.logging.level not in _LOG_LEVELS:
+        bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
+    if config.logging.format not in _LOG_FORMATS:
+        bad("logging.format", f"must be one of {', '.join(sorted(_LOG_FORMATS))}")
+    return out
+
+
+def with_overrides(config: Config, **sections: Mapping[str, Any]) -> Config:
+    """A copy with some keys replaced, e.g. with_overrides(cfg, ami={"port": 15038}); for demo and tests."""
+    changes = {
+        name: dataclasses.replace(getattr(config, name), **values) for name, values in sections.items()
+    }
+    return dataclasses.replace(config, **changes)

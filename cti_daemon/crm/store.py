@@ -1,0 +1,107 @@
+"""The store adapter: one async engine, a session per unit of work, schema creation.
+
+SQLite (aiosqlite) is the embedded default, PostgreSQL (asyncpg) the production one; both behind the same
+SQLAlchemy models. Failures to reach the database surface as `StoreUnavailableError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from cti_daemon.ami.directory import LineOwner
+from cti_daemon.crm.models import Base, Employee
+
+
+class StoreError(Exception):
+    """Base of the store's failures."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached or refused the connection."""
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work. Connection failures become StoreUnavailableError; the rest propagate."""
+        try:
+            async with self.sessions() as session:
+                yield session
+        except (OperationalError, DBAPIError, OSError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_connect_error(exc):
+                raise
+            raise StoreUnavailableError(_reason(exc)) from exc
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def line_owners(self) -> list[LineOwner]:
+        async with self.session() as session:
+            rows = (await session.scalars(select(Employee).where(Employee.extension.is_not(None)))).all()
+        return [LineOwner(e.id, e.extension or "", e.device_list()) for e in rows]
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            async with self.session() as session:
+                await session.execute(text("SELECT 1"))
+        except (StoreError, OSError):
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def open_store(url: str, *, echo: bool = False) -> Store:
+    """Build the engine (lazy: nothing connects until first use)."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return Store(engine)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    # WAL lets the API read while the journal writes; foreign keys are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _is_connect_error(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower() if exc.orig is not None else ""
+    return any(s in text for s in ("connect", "connection", "unable to open", "closed", "timeout"))
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    # The DSN (and a password in it) must not leak into the message: keep the driver's first line only.
+    return f"{type(orig).__name__}: {str(orig).splitlines()[0] if str(orig) else 'unavailable'}"

@@ -1,0 +1,281 @@
+"""The MQTT adapter: one aiomqtt client kept connected for the daemon's lifetime.
+
+aiomqtt does not reconnect and raises when publishing while disconnected, so everything goes through a
+bounded outbox that a single pump drains in order, QoS 1, removing a message only once the broker has
+acknowledged it. Retained state (the daemon's status, every line, every presence) is remembered and
+published again after each reconnect; the will marks the daemon offline if it dies without saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import ssl
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+from cti_daemon import logs
+from cti_daemon.ami.link import backoff_delay
+from cti_daemon.config import MqttConfig
+from cti_daemon.timefmt import utcnow
+
+log = logs.get("cti.mqtt")
+
+Handler = Callable[[str, bytes], None]
+StillRelevant = Callable[[], bool]
+
+
+def encode(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(slots=True)
+class Outgoing:
+    topic: str
+    payload: bytes
+    retain: bool
+    still_relevant: StillRelevant | None
+
+
+@dataclass(slots=True)
+class MqttStats:
+    published: int = 0
+    dropped_stale: int = 0
+    dropped_overflow: int = 0
+    connects: int = 0
+
+
+class MqttLink:
+    def __init__(
+        self,
+        config: MqttConfig,
+        *,
+        status_topic: str,
+        offline_payload: Any,
+        client_id: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._cfg = config
+        self._status_topic = status_topic
+        self._offline = encode(offline_payload)
+        self._client_id = client_id or config.client_id or f"cti-daemon-{config.node_id}"
+        self._rng = rng or random.Random()
+        self._outbox: deque[Outgoing] = deque()
+        self._wake = asyncio.Event()
+        self._retained: dict[str, bytes] = {}
+        self._handlers: list[tuple[str, Handler]] = []
+        self._client: aiomqtt.Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._since: datetime = utcnow()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self.stats = MqttStats()
+
+    # --- lifetime ------------------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._run(), name="mqtt-link")
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        self._closing = True
+        client = self._client
+        if client is not None:
+            # A clean DISCONNECT suppresses the will, so say "offline" ourselves first.
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await asyncio.wait_for(
+                    client.publish(self._status_topic, self._offline, qos=1, retain=True), 2.0
+                )
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def since(self) -> datetime:
+        return self._since
+
+    @property
+    def outbox_depth(self) -> int:
+        return len(self._outbox)
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait until everything queued so far has been acknowledged by the broker."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    # --- what the daemon calls -----------------------------------------------------------------------
+    def publish(self, topic: str, payload: Any, *, still_relevant: StillRelevant | None = None) -> None:
+        """Queue a QoS 1 message. Never blocks, never raises; while the broker is away it waits in the
+        outbox, and `still_relevant` (if given) decides at send time whether it is still worth sending."""
+        self._enqueue(Outgoing(topic, encode(payload), retain=False, still_relevant=still_relevant))
+
+    def retain(self, topic: str, payload: Any) -> None:
+        """Publish retained state, and publish it again after every reconnect until replaced."""
+        data = encode(payload)
+        if self._retained.get(topic) == data:
+            return
+        self._retained[topic] = data
+        self._enqueue(Outgoing(topic, data, retain=True, still_relevant=None))
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Register a handler (called with topic and raw payload); subscribed again after reconnects."""
+        self._handlers.append((topic_filter, handler))
+        client = self._client
+        if client is not None:
+            task = asyncio.get_running_loop().create_task(self._subscribe_one(client, topic_filter))
+            task.add_done_callback(_log_failure)
+
+    # --- internals -----------------------------------------------------------------------------------
+    def _enqueue(self, item: Outgoing) -> None:
+        if len(self._outbox) >= self._cfg.outbox_limit:
+            dropped = self._outbox.popleft()
+            self.stats.dropped_overflow += 1
+            log.warning("mqtt.outbox_full", limit=self._cfg.outbox_limit, dropped_topic=dropped.topic)
+        self._outbox.append(item)
+        self._idle.clear()
+        self._wake.set()
+
+    def _new_client(self) -> aiomqtt.Client:
+        url = urlsplit(self._cfg.url)
+        tls = url.scheme == "mqtts"
+        tls_context = None
+        if tls:
+            tls_context = ssl.create_default_context(cafile=self._cfg.ca_file)
+        return aiomqtt.Client(
+            url.hostname or "127.0.0.1",
+            url.port or (8883 if tls else 1883),
+            username=self._cfg.username,
+            password=self._cfg.password.reveal() if self._cfg.password is not None else None,
+            identifier=self._client_id,
+            will=aiomqtt.Will(self._status_topic, self._offline, qos=1, retain=True),
+            keepalive=self._cfg.keepalive_s,
+            tls_context=tls_context,
+            timeout=10.0,
+        )
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                async with self._new_client() as client:
+                    self._client = client
+                    self.stats.connects += 1
+                    attempt = 0
+                    self._set_connected(connected=True)
+                    log.info("mqtt.connected", url=_safe_url(self._cfg.url), client_id=self._client_id)
+                    await self._serve(client)
+            except aiomqtt.MqttError as exc:
+                level = log.warning if self.connected or attempt == 0 else log.info
+                level(
+                    "mqtt.unavailable",
+                    url=_safe_url(self._cfg.url),
+                    reason=str(exc),
+                    outbox=len(self._outbox),
+                )
+            finally:
+                self._client = None
+                self._set_connected(connected=False)
+            delay = backoff_delay(attempt, self._cfg.reconnect_max_delay_s, self._rng)
+            attempt += 1
+            log.info("mqtt.reconnecting", delay_s=round(delay, 2), attempt=attempt)
+            await asyncio.sleep(delay)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        for topic_filter, _ in self._handlers:
+            await client.subscribe(topic_filter, qos=1)
+        # Retained state first, status before the rest, so a client sees the daemon online before lines.
+        for topic in sorted(self._retained, key=lambda t: t != self._status_topic):
+            await client.publish(topic, self._retained[topic], qos=1, retain=True)
+        # Retained items still queued were just sent from the map; the outbox keeps only the rest.
+        self._outbox = deque(m for m in self._outbox if not m.retain)
+        reader = asyncio.create_task(self._read(client), name="mqtt-reader")
+        pump = asyncio.create_task(self._pump(client), name="mqtt-pump")
+        try:
+            done, _ = await asyncio.wait({reader, pump}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # re-raises the MqttError that ended the session
+        finally:
+            for task in (reader, pump):
+                task.cancel()
+            await asyncio.gather(reader, pump, return_exceptions=True)
+
+    async def _pump(self, client: aiomqtt.Client) -> None:
+        while True:
+            if not self._outbox:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            item = self._outbox[0]
+            if item.still_relevant is not None and not item.still_relevant():
+                self._outbox.popleft()
+                self.stats.dropped_stale += 1
+                log.info(
+                    "mqtt.dropped_stale", topic=item.topic, why="no longer relevant after the broker outage"
+                )
+                continue
+            await client.publish(item.topic, item.payload, qos=1, retain=item.retain)
+            # Only now: a message the broker never acknowledged is sent again after the reconnect.
+            if self._outbox and self._outbox[0] is item:
+                self._outbox.popleft()
+            self.stats.published += 1
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = str(message.topic)
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            for topic_filter, handler in self._handlers:
+                if message.topic.matches(topic_filter):
+                    try:
+                        handler(topic, payload)
+                    except Exception:
+                        log.exception("mqtt.handler_failed", topic=topic)
+
+    async def _subscribe_one(self, client: aiomqtt.Client, topic_filter: str) -> None:
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.subscribe(topic_filter, qos=1)
+
+    def _set_connected(self, *, connected: bool) -> None:
+        if connected == self._connected.is_set():
+            return
+        self._since = utcnow()
+        if connected:
+            self._connected.set()
+        else:
+            self._connected.clear()
+            if not self._closing:
+                log.warning("mqtt.disconnected", outbox=len(self._outbox))
+
+
+def _safe_url(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("mqtt.subscribe_failed", reason=str(task.exception()))

@@ -1,0 +1,89 @@
+"""What the daemon says to agents, in domain words; topics and payload shapes stay in this package."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cti_daemon.ami.call_events import LineStatus, Party
+from cti_daemon.crm.identify import Identification
+from cti_daemon.mqtt import payloads
+from cti_daemon.mqtt.link import MqttLink, StillRelevant
+from cti_daemon.mqtt.topics import Topics
+
+
+class AgentOutbound:
+    def __init__(self, link: MqttLink, topics: Topics, node_id: str) -> None:
+        self._link = link
+        self._topics = topics
+        self._node_id = node_id
+
+    def popup(
+        self,
+        *,
+        employee_id: str,
+        call_id: str,
+        contact_id: str | None,
+        at: datetime,
+        extension: str,
+        party: Party,
+        ident: Identification,
+        still_relevant: StillRelevant | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        body = payloads.popup(
+            call_id=call_id,
+            contact_id=contact_id,
+            at=at,
+            extension=extension,
+            employee_id=employee_id,
+            party=party,
+            ident=ident,
+            extra=extra,
+        )
+        self._link.publish(self._topics.popup(employee_id), body, still_relevant=still_relevant)
+
+    def update(
+        self, *, employee_id: str, call_id: str, at: datetime, party: Party, ident: Identification
+    ) -> None:
+        body = payloads.update(call_id=call_id, at=at, party=party, ident=ident)
+        self._link.publish(self._topics.popup(employee_id), body)
+
+    def dismiss(self, *, employee_id: str, call_id: str, reason: str, at: datetime) -> None:
+        body = payloads.dismiss(call_id=call_id, reason=reason, at=at)
+        self._link.publish(self._topics.popup(employee_id), body)
+
+    def line(
+        self,
+        *,
+        extension: str,
+        status: LineStatus,
+        employee_id: str | None,
+        call_id: str | None,
+        since: datetime,
+    ) -> None:
+        body = payloads.line(
+            extension=extension, status=status, employee_id=employee_id, call_id=call_id, since=since
+        )
+        self._link.retain(self._topics.line(extension), body)
+
+    def call_event(
+        self,
+        *,
+        event: str,
+        call_id: str,
+        party: Party | None,
+        extension: str | None,
+        at: datetime,
+        **more: Any,
+    ) -> None:
+        body = payloads.call_event(
+            event=event, call_id=call_id, party=party, extension=extension, at=at, **more
+        )
+        self._link.publish(self._topics.call(call_id), body)
+
+    def daemon_status(self, *, online: bool, ami_connected: bool, since: datetime) -> None:
+        body = payloads.daemon_status(
+            online=online, ami_connected=ami_connected, since=since, node_id=self._node_id
+        )
+        self._link.retain(self._topics.daemon_status(self._node_id), body)

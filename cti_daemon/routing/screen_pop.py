@@ -1,0 +1,203 @@
+"""From call events to what agents see: the screen pop at ring time, its dismissal, line and call news.
+
+Events of one call are handled strictly in order (a dismissal never overtakes the pop it dismisses), while
+different calls never wait for each other: each call has its own chain, and an event whose call has
+nothing pending is handled at once, without a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+
+from cti_daemon import logs
+from cti_daemon.ami.call_events import (
+    CallAnswered,
+    CallEnded,
+    CallerChanged,
+    CallEvent,
+    CallRinging,
+    CallTransferred,
+    LineChanged,
+    Party,
+    RingStopped,
+)
+from cti_daemon.ami.directory import LineDirectory
+from cti_daemon.crm.identify import Identification
+from cti_daemon.mqtt.outbound import AgentOutbound
+
+log = logs.get("cti.routing.pop")
+
+IdentifyFn = Callable[[str], Awaitable[Identification]]
+Clock = Callable[[], datetime]
+
+
+class ScreenPopService:
+    def __init__(
+        self,
+        *,
+        directory: LineDirectory,
+        identify: IdentifyFn,
+        out: AgentOutbound,
+        clock: Clock,
+    ) -> None:
+        self._directory = directory
+        self._identify = identify
+        self._out = out
+        self._clock = clock
+        self._chains: dict[str, asyncio.Task[None]] = {}
+        self._idents: dict[str, tuple[Party, Identification]] = {}
+        self._live: set[tuple[str, str]] = set()  # (call_id, extension) with a pop that is still current
+        self.pops_published = 0
+
+    def submit(self, events: Iterable[CallEvent]) -> None:
+        for event in events:
+            if isinstance(event, LineChanged):
+                self._line(event)
+                continue
+            call_id = event.call_id
+            previous = self._chains.get(call_id)
+            if previous is None and not isinstance(event, CallRinging | CallerChanged):
+                self._apply(event)  # nothing to wait for and no I/O: handled now
+                continue
+            task = asyncio.get_running_loop().create_task(self._after(previous, event))
+            self._chains[call_id] = task
+            task.add_done_callback(functools.partial(self._chain_done, call_id))
+
+    async def idle(self) -> None:
+        """Wait until every submitted event has been handled (tests and shutdown)."""
+        while self._chains:
+            await asyncio.gather(*list(self._chains.values()), return_exceptions=True)
+
+    # --- internals -----------------------------------------------------------------------------------
+    def _chain_done(self, call_id: str, task: asyncio.Task[None]) -> None:
+        if self._chains.get(call_id) is task:
+            del self._chains[call_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("pop.handler_failed", call_id=call_id, error=repr(task.exception()))
+
+    async def _after(self, previous: asyncio.Task[None] | None, event: CallEvent) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        if isinstance(event, CallRinging):
+            await self._ringing(event)
+        elif isinstance(event, CallerChanged):
+            await self._caller_changed(event)
+        else:
+            self._apply(event)
+
+    async def _identified(self, call_id: str, party: Party) -> Identification:
+        known = self._idents.get(call_id)
+        if known is not None and known[0].number == party.number:
+            return known[1]
+        ident = await self._identify(party.number)
+        self._idents[call_id] = (party, ident)
+        return ident
+
+    async def _ringing(self, event: CallRinging) -> None:
+        ident = await self._identified(event.call_id, event.caller)
+        now = self._clock()
+        employee_id = self._directory.employee_at(event.extension)
+        key = (event.call_id, event.extension)
+        self._live.add(key)
+        if employee_id is None:
+            log.info("pop.no_employee", call_id=event.call_id, extension=event.extension)
+        else:
+
+            def still_ringing_or_talking() -> bool:
+                return key in self._live
+
+            self._out.popup(
+                employee_id=employee_id,
+                call_id=event.call_id,
+                contact_id=None,
+                at=now,
+                extension=event.extension,
+                party=event.caller,
+                ident=ident,
+                still_relevant=still_ringing_or_talking,
+            )
+            self.pops_published += 1
+            log.info(
+                "pop.sent",
+                call_id=event.call_id,
+                extension=event.extension,
+                employee_id=employee_id,
+                identified=ident.identified,
+                customer_id=ident.customer.id if ident.customer else None,
+            )
+        self._out.call_event(
+            event="ringing",
+            call_id=event.call_id,
+            party=event.caller,
+            extension=event.extension,
+            at=now,
+            employee_id=employee_id,
+        )
+
+    async def _caller_changed(self, event: CallerChanged) -> None:
+        ident = await self._identified(event.call_id, event.caller)
+        now = self._clock()
+        for ext in event.extensions:
+            employee_id = self._directory.employee_at(ext)
+            if employee_id is not None and (event.call_id, ext) in self._live:
+                self._out.update(
+                    employee_id=employee_id, call_id=event.call_id, at=now, party=event.caller, ident=ident
+                )
+
+    def _apply(self, event: CallEvent) -> None:
+        now = self._clock()
+        if isinstance(event, RingStopped):
+            self._dismiss(event.call_id, event.extension, event.reason, now)
+        elif isinstance(event, CallAnswered):
+            self._out.call_event(
+                event="answered",
+                call_id=event.call_id,
+                party=event.caller,
+                extension=event.extension,
+                at=now,
+                employee_id=self._directory.employee_at(event.extension),
+            )
+        elif isinstance(event, CallTransferred):
+            self._out.call_event(
+                event="transferred",
+                call_id=event.call_id,
+                party=None,
+                extension=event.to_extension,
+                at=now,
+                mode=event.mode,
+                from_extension=event.from_extension,
+            )
+        elif isinstance(event, CallEnded):
+            for key in [k for k in self._live if k[0] == event.call_id]:
+                self._live.discard(key)
+            self._idents.pop(event.call_id, None)
+            self._out.call_event(
+                event="ended",
+                call_id=event.call_id,
+                party=None,
+                extension=None,
+                at=now,
+                cause=event.cause,
+                cause_text=event.cause_text,
+            )
+
+    def _dismiss(self, call_id: str, extension: str, reason: str, now: datetime) -> None:
+        key = (call_id, extension)
+        if key not in self._live:
+            return
+        self._live.discard(key)
+        employee_id = self._directory.employee_at(extension)
+        if employee_id is not None:
+            self._out.dismiss(employee_id=employee_id, call_id=call_id, reason=reason, at=now)
+
+    def _line(self, event: LineChanged) -> None:
+        self._out.line(
+            extension=event.extension,
+            status=event.status,
+            employee_id=self._directory.employee_at(event.extension),
+            call_id=event.call_id,
+            since=self._clock(),
+        )

@@ -1,0 +1,185 @@
+"""The tracker on recorded Asterisk traffic and on the simulator's output: pure, no sockets."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from cti_daemon.ami.call_events import (
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallRinging,
+    LineChanged,
+    LineStatus,
+    Party,
+    RingStopped,
+)
+from cti_daemon.ami.directory import LineDirectory, LineOwner
+from cti_daemon.ami.frames import AmiMessage
+from cti_daemon.ami.simulator.pbx import Headers, SimPbx
+from cti_daemon.ami.tracker import CallTracker
+from tests.support.traces import trace_messages
+
+E = TypeVar("E")
+
+
+def _replay(name: str, directory: LineDirectory | None = None) -> tuple[CallTracker, list[CallEvent]]:
+    tracker = CallTracker(directory or LineDirectory())
+    events = [e for m in trace_messages(name) if "Event" in m for e in tracker.handle(m)]
+    return tracker, events
+
+
+def _of(kind: type[E], events: list[CallEvent]) -> list[E]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def test_given_recorded_inbound_call_when_replayed_then_100_rings_from_the_caller_then_talks_then_ends() -> (
+    None
+):
+    tracker, events = _replay("asterisk-22/b_inbound_answered")
+    caller = Party("+79161234567", "Ivan Petrov")
+    assert _of(CallRinging, events) == [CallRinging("1795423923.0", "100", caller, "PJSIP/100-00000001")]
+    assert _of(CallAnswered, events) == [CallAnswered("1795423923.0", "100", caller)]
+    assert _of(CallEnded, events) == [CallEnded("1795423923.0", 16, "Normal Clearing")]
+    assert [(e.status, e.call_id) for e in _of(LineChanged, events)] == [
+        (LineStatus.RINGING, "1795423923.0"),
+        (LineStatus.TALKING, "1795423923.0"),
+        (LineStatus.READY, None),
+    ]
+    assert tracker.calls == {} and tracker.channels == {}
+
+
+def test_given_recorded_abandoned_call_then_the_pop_is_dismissed_as_ended() -> None:
+    _, events = _replay("asterisk-22/c_inbound_abandoned")
+    assert _of(RingStopped, events) == [RingStopped("1795423934.2", "100", "ended")]
+    assert _of(CallEnded, events) == [CallEnded("1795423934.2", 127, "Interworking, unspecified")]
+    assert _of(CallAnswered, events) == []
+
+
+def test_given_reception_unregistered_then_nothing_rings_and_the_call_ends_with_no_route() -> None:
+    _, events = _replay("asterisk-22/c2_reception_unavailable")
+    assert _of(CallRinging, events) == []
+    assert [(e.cause, e.cause_text) for e in _of(CallEnded, events)] == [(3, "No route to destination")]
+
+
+def test_given_cyrillic_caller_name_then_the_ringing_carries_it_intact() -> None:
+    _, events = _replay("asterisk-22/b_inbound_answered_cyrillic")
+    assert [e.caller for e in _of(CallRinging, events)] == [Party("+79161234567", "Иван Петров")]
+
+
+def test_given_registration_trace_then_lines_follow_device_states() -> None:
+    _, events = _replay("asterisk-22/a_registration")
+    assert [(e.extension, e.status) for e in _of(LineChanged, events)] == [
+        ("100", LineStatus.READY),
+        ("201", LineStatus.READY),
+        ("201", LineStatus.OFFLINE),
+        ("100", LineStatus.OFFLINE),
+        ("100", LineStatus.READY),
+    ]
+
+
+class _Recorder:
+    def __init__(self, pbx: SimPbx) -> None:
+        self.messages: list[AmiMessage] = []
+        pbx.listeners.append(self)
+
+    def __call__(self, name: str, privilege: str, headers: Headers) -> None:
+        self.messages.append({"Event": name, "Privilege": privilege, **dict(headers)})
+
+
+def test_given_an_extension_with_two_devices_when_both_ring_then_one_ringing_and_one_answer() -> None:
+    pbx = SimPbx()
+    rec = _Recorder(pbx)
+    trunk = pbx.new_channel(
+        "PJSIP/trunk",
+        caller_num="+79035556677",
+        caller_name="",
+        context="from-trunk",
+        exten="74950001122",
+        state=4,
+    )
+    desk = pbx.new_channel(
+        "PJSIP/201",
+        caller_num="201",
+        caller_name="Staff",
+        context="internal",
+        exten="s",
+        state=0,
+        linkedid=trunk.linkedid,
+    )
+    soft = pbx.new_channel(
+        "SIP/softphone-201",
+        caller_num="201",
+        caller_name="Staff",
+        context="internal",
+        exten="s",
+        state=0,
+        linkedid=trunk.linkedid,
+    )
+    for dest in (desk, soft):
+        pbx.dial_begin(trunk, dest, "201")
+        pbx.set_state(dest, 5)
+    pbx.set_state(soft, 6)
+    pbx.dial_end(trunk, desk, "CANCEL")
+    pbx.hangup(desk, 26)
+    pbx.dial_end(trunk, soft, "ANSWER")
+    directory = LineDirectory([LineOwner("e-201", "201", ("PJSIP/201", "SIP/softphone-201"))])
+    tracker = CallTracker(directory)
+    events = [e for m in rec.messages for e in tracker.handle(m)]
+    assert [e.extension for e in _of(CallRinging, events)] == ["201"]
+    assert [e.extension for e in _of(CallAnswered, events)] == ["201"]
+    assert _of(RingStopped, events) == []
+
+
+def test_given_two_extensions_ringing_when_one_answers_then_the_other_is_told_answered_elsewhere() -> None:
+    pbx = SimPbx()
+    rec = _Recorder(pbx)
+    trunk = pbx.new_channel(
+        "PJSIP/trunk",
+        caller_num="+79035556677",
+        caller_name="",
+        context="from-trunk",
+        exten="74950001122",
+        state=4,
+    )
+    a = pbx.new_channel(
+        "PJSIP/201",
+        caller_num="201",
+        caller_name="",
+        context="internal",
+        exten="s",
+        state=0,
+        linkedid=trunk.linkedid,
+    )
+    b = pbx.new_channel(
+        "PJSIP/202",
+        caller_num="202",
+        caller_name="",
+        context="internal",
+        exten="s",
+        state=0,
+        linkedid=trunk.linkedid,
+    )
+    pbx.dial_begin(trunk, a, "201&202")
+    pbx.dial_begin(trunk, b, "201&202")
+    pbx.set_state(a, 6)
+    pbx.dial_end(trunk, b, "CANCEL")
+    pbx.dial_end(trunk, a, "ANSWER")
+    pbx.hangup(b, 26)
+    tracker = CallTracker(LineDirectory())
+    events = [e for m in rec.messages for e in tracker.handle(m)]
+    assert sorted(e.extension for e in _of(CallRinging, events)) == ["201", "202"]
+    assert _of(RingStopped, events) == [RingStopped(trunk.linkedid, "202", "answered_elsewhere")]
+
+
+def test_given_events_for_unknown_channels_then_nothing_breaks_and_nothing_is_invented() -> None:
+    tracker = CallTracker(LineDirectory())
+    assert tracker.handle({"Event": "Hangup", "Uniqueid": "nope", "Cause": "16"}) == []
+    assert tracker.handle({"Event": "DialEnd", "DialStatus": "ANSWER"}) == []
+    assert (
+        tracker.handle(
+            {"Event": "Newstate", "Channel": "PJSIP/100-1", "Uniqueid": "9.9", "ChannelState": "x"}
+        )
+        == []
+    )
+    assert tracker.handle({"Event": "DeviceStateChange", "Device": "PJSIP/trunk", "State": "INUSE"}) == []

@@ -1,0 +1,42 @@
+"""`cti-daemon demo` from the command line, as a new user runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from cti_daemon.demo.broker import free_port
+
+
+async def test_given_demo_started_then_identified_and_unknown_pops_print_within_10_seconds() -> None:
+    base = free_port()
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cti_daemon",
+        "demo",
+        "--duration",
+        "11",
+        "--port-base",
+        str(base),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    seen: list[tuple[float, str]] = []
+    while True:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if not line:
+            break
+        seen.append((time.monotonic() - started, line.decode()))
+    _, stderr = await proc.communicate()
+    assert proc.returncode == 0, stderr.decode()
+    text = "".join(line for _, line in seen)
+    assert f"127.0.0.1:{base}" in text and f"127.0.0.1:{base + 1}" in text
+    card_at = next(t for t, line in seen if line.startswith("│ Car: "))
+    unknown_at = next(t for t, line in seen if line.startswith("│ Unknown caller: "))
+    assert card_at < 10 and unknown_at < 10, seen[:8]
+    assert "│ Open: " in text and "RINGING at 100 (e-100)" in text
+    assert "Traceback" not in stderr.decode()
