@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+
+import pytest
 
 from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_inbound
 from cti_daemon.app import Daemon
@@ -120,3 +123,21 @@ async def test_given_daemon_running_then_its_status_is_retained_online_with_ami_
     async with Subscriber(broker.url, "cti/daemon/+/status") as after:
         status = await after.wait_for("cti/daemon/test/status")
         assert status.payload["state"] == "offline"
+
+
+async def test_given_no_broker_at_start_then_the_daemon_says_it_waits_and_becomes_ready_when_it_appears(
+    sim: Sim, seeded_sqlite: tuple[str, SeedSummary], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db_url, _ = seeded_sqlite
+    broker = LocalBroker()
+    config = daemon_config(ami_port=sim.port, mqtt_url=broker.url, db_url=db_url)
+    async with Daemon(config) as daemon:
+        await asyncio.sleep(1.0)
+        assert not daemon.mqtt.connected
+        async with broker:
+            await daemon.wait_ready(10)
+    events = [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.startswith("{")]
+    waiting = [e for e in events if e["event"] == "daemon.waiting"]
+    assert waiting and "MQTT" in waiting[0]["waiting_for"]
+    assert any(e["event"] == "mqtt.unavailable" for e in events)
+    assert [e["event"] for e in events].count("daemon.ready") == 1
