@@ -15,11 +15,22 @@ from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.frames import AmiMessage
 from cti_daemon.ami.link import AmiLink
 from cti_daemon.ami.tracker import CallTracker
+from cti_daemon.api import calls as calls_api
+from cti_daemon.api import employees as employees_api
+from cti_daemon.api import health as health_api
+from cti_daemon.api import lines as lines_api
+from cti_daemon.api import lookup as lookup_api
+from cti_daemon.api import metrics as metrics_api
+from cti_daemon.api import sources
+from cti_daemon.api.auth import TokenBook
 from cti_daemon.api.health import Component, HealthProbe
+from cti_daemon.api.metrics import DaemonMetrics, DeliveryFigures
+from cti_daemon.api.routes import Route
 from cti_daemon.api.server import ApiServer
 from cti_daemon.config import Config
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.numbers import NumberRules
+from cti_daemon.crm.staff import list_staff
 from cti_daemon.crm.store import Store, StoreError, open_store
 from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink
@@ -59,6 +70,8 @@ class Daemon:
             internal_max_digits=config.phone.internal_max_digits,
         )
         self.identifier = Identifier(self.store, rules, clock=clock)
+        self.metrics = DaemonMetrics()
+        identify = self.metrics.timed(self.identifier.identify)
         self.mqtt = MqttLink(
             config.mqtt,
             status_topic=topics.daemon_status(node),
@@ -69,7 +82,7 @@ class Daemon:
         self.outbound = AgentOutbound(self.mqtt, topics, node)
         self.tracker = CallTracker(self.directory)
         self.pops = ScreenPopService(
-            directory=self.directory, identify=self.identifier.identify, out=self.outbound, clock=clock
+            directory=self.directory, identify=identify, out=self.outbound, clock=clock
         )
         self.ami = AmiLink(config.ami, on_event=self._on_ami_event, on_state=self._on_ami_state)
         self.health = HealthProbe(
@@ -78,13 +91,45 @@ class Daemon:
                 Component("mqtt", lambda: self.mqtt.connected, lambda: self.mqtt.since),
             ],
             self.store.ping,
+            extra=lambda: {"node_id": node, "mqtt_outbox": self.mqtt.outbox_depth},
         )
+        self.metrics.watch(self._delivery_figures, self.health)
+        tokens = TokenBook.load(config.http.tokens_file) if config.http.tokens_file else None
         self.api = ApiServer(
-            listen=config.http.listen, health=self.health, max_body_bytes=config.http.max_body_bytes
+            listen=config.http.listen,
+            routes=self._api_routes(identify),
+            tokens=tokens,
+            max_body_bytes=config.http.max_body_bytes,
+        )
+
+    def _api_routes(self, identify: lookup_api.IdentifyFn) -> list[Route]:
+        """Every HTTP feature, one module each; a new endpoint is one more line here."""
+        return [
+            *health_api.routes(self.health),
+            *metrics_api.routes(self.metrics, self.health),
+            *lookup_api.routes(identify),
+            *lines_api.routes(lambda: sources.line_views(self.tracker, self.directory)),
+            *calls_api.routes(lambda: sources.call_views(self.tracker)),
+            *employees_api.routes(
+                lambda: list_staff(self.store), lambda ext: sources.line_status(self.tracker, ext)
+            ),
+        ]
+
+    def _delivery_figures(self) -> DeliveryFigures:
+        stats = self.mqtt.stats
+        return DeliveryFigures(
+            published=stats.published,
+            dropped_stale=stats.dropped_stale,
+            dropped_overflow=stats.dropped_overflow,
+            connects=stats.connects,
+            outbox_depth=self.mqtt.outbox_depth,
+            outbox_limit=self.config.mqtt.outbox_limit,
+            pops_published=self.pops.pops_published,
         )
 
     # --- wiring --------------------------------------------------------------------------------------
     def _on_ami_event(self, msg: AmiMessage) -> None:
+        self.metrics.ami_events.inc()
         events = self.tracker.handle(msg)
         if events:
             self.pops.submit(events)

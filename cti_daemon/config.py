@@ -313,8 +313,10 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
     host, sep, port = config.http.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         bad("http.listen", f"must be host:port, not {config.http.listen!r}")
-    if config.http.tokens_file is not None and not Path(config.http.tokens_file).is_file():
-        bad("http.tokens_file", f"file not found: {config.http.tokens_file}")
+    if config.http.tokens_file is not None:
+        bad_tokens = _check_tokens_file(config.http.tokens_file)
+        if bad_tokens:
+            bad("http.tokens_file", bad_tokens)
     if config.http.max_body_bytes < 1024:
         bad("http.max_body_bytes", "must be at least 1024")
     if len(config.phone.default_region) != 2 or not config.phone.default_region.isalpha():
@@ -335,6 +337,20 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
     if config.logging.format not in _LOG_FORMATS:
         bad("logging.format", f"must be one of {', '.join(sorted(_LOG_FORMATS))}")
     return out
+
+
+def _check_tokens_file(path: str) -> str | None:
+    from cti_daemon.api.auth import TokenFileError, parse_tokens  # noqa: PLC0415 - the API's own format
+
+    try:
+        parse_tokens(Path(path).read_text(encoding="utf-8"), path)
+    except FileNotFoundError:
+        return f"file not found: {path}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read {path}: {exc}"
+    except TokenFileError as exc:
+        return "; ".join(exc.problems)
+    return None
 
 
 def with_overrides(config: Config, **sections: Mapping[str, Any]) -> Config:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aiohttp import web
+
+from cti_daemon.api.routes import Route, ok
 from cti_daemon.timefmt import iso
 
 
@@ -19,18 +22,76 @@ class Component:
 
 
 class HealthProbe:
-    def __init__(self, components: list[Component], store_check: Callable[[], Awaitable[bool]]) -> None:
+    def __init__(
+        self,
+        components: list[Component],
+        store_check: Callable[[], Awaitable[bool]],
+        *,
+        extra: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self._components = components
         self._store_check = store_check
+        self._extra = extra
+        self.store_last_up: bool | None = None
 
     async def store_up(self) -> bool:
         try:
-            return await asyncio.wait_for(self._store_check(), 2.0)
+            up = await asyncio.wait_for(self._store_check(), 2.0)
         except TimeoutError:
-            return False
+            up = False
+        self.store_last_up = up
+        return up
+
+    def states(self) -> dict[str, bool]:
+        """Up or down per component without I/O: the store's is that of its last check."""
+        out = {c.name: c.is_up() for c in self._components}
+        out["database"] = bool(self.store_last_up)
+        return out
 
     async def report(self) -> dict[str, Any]:
         parts: dict[str, Any] = {c.name: {"up": c.is_up(), "since": iso(c.since())} for c in self._components}
         parts["database"] = {"up": await self.store_up()}
         healthy = all(p["up"] for p in parts.values())
-        return {"status": "ok" if healthy else "degraded", **parts}
+        body: dict[str, Any] = {"status": "ok" if healthy else "degraded", **parts}
+        if self._extra is not None:
+            body.update(self._extra())
+        return body
+
+
+_PART = {
+    "type": "object",
+    "required": ["up"],
+    "properties": {"up": {"type": "boolean"}, "since": {"type": "string", "format": "date-time"}},
+}
+_REPORT = {
+    "type": "object",
+    "required": ["status", "ami", "mqtt", "database"],
+    "properties": {
+        "status": {"enum": ["ok", "degraded"]},
+        "ami": _PART,
+        "mqtt": _PART,
+        "database": _PART,
+        "node_id": {"type": "string"},
+    },
+}
+
+
+def routes(probe: HealthProbe) -> list[Route]:
+    async def healthz(_request: web.Request) -> web.Response:
+        report = await probe.report()
+        return ok(report, status=200 if report["status"] == "ok" else 503)
+
+    def answer(text: str) -> dict[str, Any]:
+        return {"description": text, "content": {"application/json": {"schema": _REPORT}}}
+
+    return [
+        Route(
+            "GET",
+            "/healthz",
+            healthz,
+            "AMI, MQTT and database state; 503 when one is down",
+            {"200": answer("everything is up"), "503": answer("at least one part is down")},
+            public=True,
+            tag="operations",
+        )
+    ]

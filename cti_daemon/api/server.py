@@ -1,26 +1,85 @@
-"""The HTTP adapter (aiohttp): its lifetime, the routes, the error shape."""
+"""The HTTP adapter (aiohttp): its lifetime, the middlewares, registering the features' routes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from aiohttp import web
 
 from cti_daemon import logs
-from cti_daemon.api.health import HealthProbe
+from cti_daemon.api.auth import PUBLIC_PATHS, TOKENS, TokenBook, auth_middleware
+from cti_daemon.api.errors import MAX_BODY_BYTES, ApiError, Handler, error_middleware
+from cti_daemon.api.openapi import DOCUMENT_PATH, document
+from cti_daemon.api.routes import Route, ok
 
 log = logs.get("cti.api")
 
+API_VERSION = "1"
+DOCUMENT = web.AppKey("openapi_document", dict[str, Any])
+
+
+@web.middleware
+async def _body_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # aiohttp enforces client_max_size only when a handler reads the body; refuse a declared oversize body
+    # on every route, so a GET with 10 MB attached is a 413 too, not silently ignored.
+    limit = request.app[MAX_BODY_BYTES]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "payload_too_large", f"request body too large (limit {limit} bytes)")
+    return await handler(request)
+
+
+def build_app(routes: Iterable[Route], *, tokens: TokenBook, max_body_bytes: int) -> web.Application:
+    """The aiohttp application: every route given, plus the OpenAPI document that describes them."""
+    listed = list(routes)
+    doc: dict[str, Any] = {}
+
+    async def serve_document(_request: web.Request) -> web.Response:
+        return ok(doc)
+
+    doc_route = Route(
+        "GET",
+        DOCUMENT_PATH,
+        serve_document,
+        "This document: every endpoint, its parameters and answers",
+        {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {}}}},
+        public=True,
+        tag="meta",
+    )
+    listed.append(doc_route)
+    doc.update(document(listed, version=API_VERSION))
+    app = web.Application(
+        client_max_size=max_body_bytes, middlewares=[error_middleware, _body_limit, auth_middleware]
+    )
+    app[MAX_BODY_BYTES] = max_body_bytes
+    app[TOKENS] = tokens
+    app[DOCUMENT] = doc
+    app[PUBLIC_PATHS] = frozenset(r.path for r in listed if r.public)
+    for route in listed:
+        app.router.add_route(route.method, route.path, route.handler)
+    return app
+
 
 class ApiServer:
-    def __init__(self, *, listen: str, health: HealthProbe, max_body_bytes: int = 1_048_576) -> None:
+    def __init__(
+        self,
+        *,
+        listen: str,
+        routes: Iterable[Route],
+        tokens: TokenBook | None = None,
+        max_body_bytes: int = 1_048_576,
+    ) -> None:
         host, _, port = listen.rpartition(":")
         self._host = host.strip("[]")
         self._port = int(port)
-        self._health = health
-        self.app = web.Application(client_max_size=max_body_bytes)
-        self.app.router.add_get("/healthz", self._healthz)
+        self.tokens = tokens if tokens is not None else TokenBook({})
+        if not len(self.tokens):
+            log.warning(
+                "api.no_tokens", effect="every /api/v1 call is refused with 401 until http.tokens_file"
+            )
+        self.app = build_app(routes, tokens=self.tokens, max_body_bytes=max_body_bytes)
+        self.document: dict[str, Any] = self.app[DOCUMENT]
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -40,7 +99,3 @@ class ApiServer:
     ) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-
-    async def _healthz(self, _request: web.Request) -> web.Response:
-        report = await self._health.report()
-        return web.json_response(report, status=200 if report["status"] == "ok" else 503)

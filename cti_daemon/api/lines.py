@@ -1,0 +1,70 @@
+"""GET /api/v1/lines and /api/v1/lines/{extension} — every line and its status, as on cti/lines/#."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from cti_daemon.api.errors import not_found
+from cti_daemon.api.routes import Route, ok, path_text
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    extension: str
+    status: str  # ready | ringing | talking | offline | unknown
+    employee_id: str | None
+    call_id: str | None
+
+
+LineSource = Callable[[], list[LineView]]
+
+LINE = {
+    "type": "object",
+    "required": ["extension", "status", "employee_id", "call_id"],
+    "properties": {
+        "extension": {"type": "string"},
+        "status": {"enum": ["ready", "ringing", "talking", "offline", "unknown"]},
+        "employee_id": {"type": ["string", "null"]},
+        "call_id": {"type": ["string", "null"]},
+    },
+}
+
+
+def as_json(line: LineView) -> dict[str, Any]:
+    return {
+        "extension": line.extension,
+        "status": line.status,
+        "employee_id": line.employee_id,
+        "call_id": line.call_id,
+    }
+
+
+def routes(lines: LineSource) -> list[Route]:
+    async def list_lines(_request: web.Request) -> web.Response:
+        return ok({"lines": [as_json(line) for line in lines()]})
+
+    async def one_line(request: web.Request) -> web.Response:
+        extension = path_text(request, "extension", max_len=32)
+        for line in lines():
+            if line.extension == extension:
+                return ok(as_json(line))
+        raise not_found(f"no line {extension}", field="extension")
+
+    def answer(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}
+
+    listing = {
+        "type": "object",
+        "required": ["lines"],
+        "properties": {"lines": {"type": "array", "items": LINE}},
+    }
+    return [
+        Route("GET", "/api/v1/lines", list_lines, "Every line and its status", answer(listing), tag="lines"),
+        Route(
+            "GET", "/api/v1/lines/{extension}", one_line, "One line and its status", answer(LINE), tag="lines"
+        ),
+    ]

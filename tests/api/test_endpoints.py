@@ -1,0 +1,217 @@
+"""The HTTP API of a running daemon (simulator over TCP, mosquitto, a seeded SQLite store): every endpoint
+with its success, 401, 400 and 404 cases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_inbound
+from cti_daemon.app import Daemon
+from cti_daemon.crm.seed import SeedSummary
+from cti_daemon.demo.broker import LocalBroker
+from tests.conftest import Sim, daemon_config
+from tests.support.api import Api, new_token, running_api, write_tokens
+
+
+@pytest.fixture
+async def api(
+    sim: Sim, broker: LocalBroker, seeded_sqlite: tuple[str, SeedSummary], tmp_path: Path
+) -> AsyncIterator[Api]:
+    token = new_token()
+    tokens = write_tokens(tmp_path, ("crm", new_token()), ("reception-console", token))
+    db_url, _ = seeded_sqlite
+    config = daemon_config(
+        ami_port=sim.port, mqtt_url=broker.url, db_url=db_url, http={"tokens_file": str(tokens)}
+    )
+    async with running_api(config, token) as running:
+        yield running
+
+
+async def _ring(sim: Sim, number: str, **kw: object) -> tuple[asyncio.Task[CallHandle], CallHandle]:
+    started: asyncio.Future[CallHandle] = asyncio.get_running_loop().create_future()
+    call = InboundCall(number, **kw)  # type: ignore[arg-type]
+    task = asyncio.create_task(place_inbound(sim.pbx, call, started=started))
+    return task, await asyncio.wait_for(started, 5)
+
+
+async def _until(check: object, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():  # type: ignore[operator]
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+# --- lookup -------------------------------------------------------------------------------------------
+async def test_given_a_known_number_in_any_format_when_looked_up_then_the_customer_card_comes_back(
+    api: Api, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    raw = seeded_sqlite[1].known_numbers[0]  # 8916...
+    status, body = await api.get("/api/v1/lookup", params={"number": f"+7 ({raw[1:4]}) {raw[4:]}"})
+    assert status == 200, body
+    assert body["identified"] is True and body["customer"]["id"] == "c-00001"
+    assert body["number"]["e164"] == "+7" + raw[1:]
+    assert body["customer"]["vehicles"] and body["candidates"] == []
+
+
+async def test_given_a_shared_number_when_looked_up_then_both_candidates_are_listed(
+    api: Api, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    status, body = await api.get("/api/v1/lookup", params={"number": seeded_sqlite[1].shared_numbers[0]})
+    assert status == 200 and len(body["candidates"]) == 2
+    assert body["customer"]["id"] == body["candidates"][0]["id"]
+
+
+async def test_given_unknown_withheld_or_internal_numbers_then_200_unidentified_with_the_reason(
+    api: Api, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    for number, reason in [
+        (seeded_sqlite[1].unknown_numbers[0], "number not in the customer store"),
+        ("anonymous", "number withheld"),
+        ("201", "internal extension"),
+    ]:
+        status, body = await api.get("/api/v1/lookup", params={"number": number})
+        assert status == 200, body
+        assert body["identified"] is False and body["customer"] is None and body["reason"] == reason
+
+
+async def test_given_a_missing_empty_repeated_or_bogus_number_then_400_names_the_field(api: Api) -> None:
+    cases = [
+        {},
+        {"number": "   "},
+        {"number": "x" * 65},
+        {"number": "call me maybe"},
+        {"number": "+7916\x01"},
+    ]
+    for params in cases:
+        status, body = await api.get("/api/v1/lookup", params=params)
+        assert status == 400, (params, body)
+        assert body["error"]["field"] == "number" and body["error"]["code"] == "invalid"
+        assert body["error"]["message"]
+    status, body = await api.get("/api/v1/lookup?number=1&number=2")
+    assert status == 400 and "once" in body["error"]["message"]
+
+
+async def test_given_the_store_is_down_when_looking_up_then_503_in_the_error_shape(
+    sim: Sim, broker: LocalBroker, tmp_path: Path
+) -> None:
+    token = new_token()
+    tokens = write_tokens(tmp_path, ("crm", token))
+    # Nothing listens on port 9: the database is down from the start.
+    config = daemon_config(
+        ami_port=sim.port,
+        mqtt_url=broker.url,
+        db_url="postgresql+asyncpg://cti:pw@127.0.0.1:9/cti",
+        http={"tokens_file": str(tokens)},
+    )
+    async with Daemon(config) as daemon, aiohttp.ClientSession() as http:
+        await daemon.mqtt.wait_connected(5)
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{daemon.api.port}"
+        async with http.get(f"{base}/api/v1/lookup", params={"number": "+79161234567"}, headers=headers) as r:
+            assert r.status == 503
+            assert (await r.json())["error"]["code"] == "store_unavailable"
+        async with http.get(f"{base}/api/v1/employees", headers=headers) as r:
+            assert r.status == 503 and (await r.json())["error"]["code"] == "store_unavailable"
+        async with http.get(f"{base}/healthz") as r:
+            report = await r.json()
+            assert r.status == 503 and report["database"]["up"] is False and report["mqtt"]["up"] is True
+
+
+# --- lines and calls ----------------------------------------------------------------------------------
+async def test_given_a_call_ringing_at_100_then_lines_and_calls_show_it_and_then_the_answer(
+    api: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    raw = seeded_sqlite[1].known_numbers[2]
+    task, handle = await _ring(sim, raw, name="Olga", ring_s=1.0, talk_s=5.0)
+
+    async def ringing() -> bool:
+        _, body = await api.get("/api/v1/lines/100")
+        return bool(body["status"] == "ringing")
+
+    await _until(ringing)
+    _, line = await api.get("/api/v1/lines/100")
+    assert line == {
+        "extension": "100",
+        "status": "ringing",
+        "employee_id": "e-100",
+        "call_id": handle.call_id,
+    }
+    status, calls = await api.get("/api/v1/calls")
+    assert status == 200
+    (call,) = [c for c in calls["calls"] if c["call_id"] == handle.call_id]
+    assert call["state"] == "ringing" and call["ringing"] == ["100"] and call["talking"] == []
+    assert call["caller"] == {"number": raw, "name": "Olga"} and call["contact_id"] is None
+
+    async def talking() -> bool:
+        _, body = await api.get(f"/api/v1/calls/{handle.call_id}")
+        return bool(body["state"] == "talking")
+
+    await _until(talking)
+    _, lines = await api.get("/api/v1/lines")
+    by_ext = {line["extension"]: line for line in lines["lines"]}
+    assert by_ext["100"]["status"] == "talking"
+    assert {"201", "202", "203"} <= set(by_ext), "every employee's line is listed, seen or not"
+    task.cancel()
+
+
+async def test_given_unknown_call_or_line_then_404_names_the_field(api: Api) -> None:
+    status, body = await api.get("/api/v1/calls/1795507019.999")
+    assert status == 404 and body["error"] == {
+        "code": "not_found",
+        "message": "no call 1795507019.999 in progress",
+        "field": "call_id",
+    }
+    status, body = await api.get("/api/v1/lines/7777")
+    assert status == 404 and body["error"]["field"] == "extension"
+    status, body = await api.get("/api/v1/calls/" + "9" * 65)
+    assert status == 400 and body["error"]["field"] == "call_id"
+
+
+# --- employees ----------------------------------------------------------------------------------------
+async def test_given_the_seeded_staff_then_employees_lists_extensions_purposes_and_line_status(
+    api: Api,
+) -> None:
+    status, body = await api.get("/api/v1/employees")
+    assert status == 200
+    staff = {e["id"]: e for e in body["employees"]}
+    assert set(staff) >= {"e-100", "e-201", "e-202", "e-203"}
+    reception = staff["e-100"]
+    assert reception["extension"] == "100" and reception["line_status"] in {"ready", "unknown"}
+    assert isinstance(reception["purposes"], list)
+    # Presence and the journal are not built yet: present and null, not missing.
+    assert reception["presence"] is None and reception["logged_in"] is None
+    assert reception["open_contacts"] is None
+    status, one = await api.get("/api/v1/employees/e-201")
+    assert status == 200 and one == staff["e-201"]
+    status, body = await api.get("/api/v1/employees/e-999")
+    assert status == 404 and body["error"]["field"] == "employee_id"
+
+
+# --- tokens -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "path", ["/api/v1/lookup?number=1", "/api/v1/lines", "/api/v1/calls", "/api/v1/employees", "/api/v1/x"]
+)
+async def test_given_no_or_a_wrong_token_then_401_and_the_token_is_never_logged(
+    api: Api, path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = new_token()
+    for token, headers in [(None, {}), (wrong, {}), (None, {"Authorization": "Basic " + api.token})]:
+        status, body = await api.get(path, token=token, headers=headers)
+        assert status == 401 and body["error"]["code"] == "unauthorized", (token, headers, body)
+    status, _ = await api.get(path.replace("?number=1", "?number=89161234567"), token=api.token[:-1])
+    assert status == 401
+    logged = capsys.readouterr().err
+    assert wrong not in logged and api.token not in logged and api.token[:-1] not in logged
+    assert "api.token_refused" in logged
+
+
+async def test_given_health_metrics_and_the_document_then_they_need_no_token(api: Api) -> None:
+    for path in ("/healthz", "/metrics", "/api/v1/openapi.json"):
+        async with api.http.get(api.url(path)) as resp:
+            assert resp.status == 200, path

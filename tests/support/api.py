@@ -1,0 +1,52 @@
+"""A daemon with its HTTP API on a free port, a bearer token, and an HTTP client to call it."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from cti_daemon.app import Daemon
+from cti_daemon.config import Config
+
+
+@dataclass
+class Api:
+    daemon: Daemon
+    http: aiohttp.ClientSession
+    base: str
+    token: str
+    actor: str
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    async def get(self, path: str, *, token: str | None = "default", **kw: Any) -> tuple[int, Any]:
+        headers = dict(kw.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {self.token if token == 'default' else token}"
+        async with self.http.get(self.url(path), headers=headers, **kw) as resp:
+            body = await resp.json(content_type=None) if resp.content_type == "application/json" else None
+            return resp.status, body
+
+
+def write_tokens(tmp_path: Path, *entries: tuple[str, str]) -> Path:
+    path = tmp_path / "tokens"
+    path.write_text("# name:token\n" + "".join(f"{n}:{t}\n" for n, t in entries), encoding="utf-8")
+    return path
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@contextlib.asynccontextmanager
+async def running_api(config: Config, token: str, actor: str = "reception-console") -> AsyncIterator[Api]:
+    async with Daemon(config) as daemon, aiohttp.ClientSession() as http:
+        await daemon.wait_ready()
+        yield Api(daemon, http, f"http://127.0.0.1:{daemon.api.port}", token, actor)
