@@ -215,3 +215,36 @@ async def test_given_health_metrics_and_the_document_then_they_need_no_token(api
     for path in ("/healthz", "/metrics", "/api/v1/openapi.json"):
         async with api.http.get(api.url(path)) as resp:
             assert resp.status == 200, path
+
+
+# --- metrics ------------------------------------------------------------------------------------------
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.split(" ")[0] == name:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+async def test_given_a_ring_then_metrics_count_events_pops_and_identification_time(
+    api: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    async with api.http.get(api.url("/metrics")) as resp:
+        before = await resp.text()
+    assert _sample(before, "cti_pops_published_total") == 0
+    task, _ = await _ring(sim, seeded_sqlite[1].known_numbers[3], ring_s=0.3, talk_s=0.05)
+    await task
+    await api.daemon.pops.idle()
+    await api.daemon.mqtt.drain()
+    async with api.http.get(api.url("/metrics")) as resp:
+        assert resp.status == 200 and resp.content_type == "text/plain"
+        text = await resp.text()
+    assert _sample(text, "cti_pops_published_total") == 1
+    assert _sample(text, "cti_identification_seconds_count") == 1
+    assert _sample(text, "cti_ami_events_total") > _sample(before, "cti_ami_events_total")
+    assert _sample(text, "cti_mqtt_published_total") >= 3  # status, line, pop, call events
+    assert _sample(text, "cti_mqtt_outbox_depth") == 0
+    assert _sample(text, "cti_mqtt_outbox_limit") == 10_000
+    assert 'cti_connection_up{component="ami"} 1.0' in text
+    assert 'cti_connection_up{component="mqtt"} 1.0' in text
+    assert 'cti_connection_up{component="database"} 1.0' in text
+    assert 'cti_mqtt_dropped_total{reason="stale"} 0.0' in text
