@@ -44,6 +44,7 @@ class Outgoing:
     payload: bytes
     retain: bool
     still_relevant: StillRelevant | None
+    about: dict[str, str] | None = None  # log fields naming what this is (call_id, employee_id...)
 
 
 @dataclass(slots=True)
@@ -127,10 +128,20 @@ class MqttLink:
         await asyncio.wait_for(self._idle.wait(), timeout)
 
     # --- what the daemon calls -----------------------------------------------------------------------
-    def publish(self, topic: str, payload: Any, *, still_relevant: StillRelevant | None = None) -> None:
+    def publish(
+        self,
+        topic: str,
+        payload: Any,
+        *,
+        still_relevant: StillRelevant | None = None,
+        about: dict[str, str] | None = None,
+    ) -> None:
         """Queue a QoS 1 message. Never blocks, never raises; while the broker is away it waits in the
-        outbox, and `still_relevant` (if given) decides at send time whether it is still worth sending."""
-        self._enqueue(Outgoing(topic, encode(payload), retain=False, still_relevant=still_relevant))
+        outbox, and `still_relevant` (if given) decides at send time whether it is still worth sending.
+        `about` names the message in log lines when it is dropped."""
+        self._enqueue(
+            Outgoing(topic, encode(payload), retain=False, still_relevant=still_relevant, about=about)
+        )
 
     def retain(self, topic: str, payload: Any) -> None:
         """Publish retained state, and publish it again after every reconnect until replaced."""
@@ -153,7 +164,12 @@ class MqttLink:
         if len(self._outbox) >= self._cfg.outbox_limit:
             dropped = self._outbox.popleft()
             self.stats.dropped_overflow += 1
-            log.warning("mqtt.outbox_full", limit=self._cfg.outbox_limit, dropped_topic=dropped.topic)
+            log.warning(
+                "mqtt.outbox_full",
+                limit=self._cfg.outbox_limit,
+                dropped_topic=dropped.topic,
+                **(dropped.about or {}),
+            )
         self._outbox.append(item)
         self._idle.clear()
         self._wake.set()
@@ -234,7 +250,10 @@ class MqttLink:
                 self._outbox.popleft()
                 self.stats.dropped_stale += 1
                 log.info(
-                    "mqtt.dropped_stale", topic=item.topic, why="no longer relevant after the broker outage"
+                    "mqtt.dropped_stale",
+                    topic=item.topic,
+                    why="no longer relevant after the broker outage (the call ended)",
+                    **(item.about or {}),
                 )
                 continue
             await client.publish(item.topic, item.payload, qos=1, retain=item.retain)

@@ -9,7 +9,11 @@ from cti_daemon.ami.call_events import LineStatus, Party
 from cti_daemon.crm.identify import Identification
 from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink, StillRelevant
+from cti_daemon.mqtt.payloads import ClientState, NotifyKind
 from cti_daemon.mqtt.topics import Topics
+
+
+_DROPPED_MEMORY = 1024
 
 
 class AgentOutbound:
@@ -17,6 +21,9 @@ class AgentOutbound:
         self._link = link
         self._topics = topics
         self._node_id = node_id
+        # Pops dropped as stale while the broker was away: their dismissal is dropped too, so an agent
+        # never gets a dismiss for a pop it never saw. Bounded: entries leave when their dismiss is sent.
+        self._dropped_pops: dict[tuple[str, str], None] = {}
 
     def popup(
         self,
@@ -41,7 +48,22 @@ class AgentOutbound:
             ident=ident,
             extra=extra,
         )
-        self._link.publish(self._topics.popup(employee_id), body, still_relevant=still_relevant)
+        key = (call_id, employee_id)
+
+        def relevant() -> bool:
+            if still_relevant is None or still_relevant():
+                return True
+            self._dropped_pops[key] = None
+            if len(self._dropped_pops) > _DROPPED_MEMORY:
+                del self._dropped_pops[next(iter(self._dropped_pops))]
+            return False
+
+        self._link.publish(
+            self._topics.popup(employee_id),
+            body,
+            still_relevant=relevant,
+            about={"call_id": call_id, "employee_id": employee_id, "type": "popup"},
+        )
 
     def update(
         self, *, employee_id: str, call_id: str, at: datetime, party: Party, ident: Identification
@@ -51,7 +73,20 @@ class AgentOutbound:
 
     def dismiss(self, *, employee_id: str, call_id: str, reason: str, at: datetime) -> None:
         body = payloads.dismiss(call_id=call_id, reason=reason, at=at)
-        self._link.publish(self._topics.popup(employee_id), body)
+        key = (call_id, employee_id)
+
+        def pop_was_sent() -> bool:
+            if key in self._dropped_pops:
+                del self._dropped_pops[key]
+                return False
+            return True
+
+        self._link.publish(
+            self._topics.popup(employee_id),
+            body,
+            still_relevant=pop_was_sent,
+            about={"call_id": call_id, "employee_id": employee_id, "type": "dismiss"},
+        )
 
     def line(
         self,
@@ -87,3 +122,30 @@ class AgentOutbound:
             online=online, ami_connected=ami_connected, since=since, node_id=self._node_id
         )
         self._link.retain(self._topics.daemon_status(self._node_id), body)
+
+    def notify(
+        self,
+        *,
+        employee_id: str,
+        kind: NotifyKind,
+        contact_id: str | None,
+        text: str,
+        at: datetime,
+        **more: Any,
+    ) -> None:
+        body = payloads.notify(kind=kind, contact_id=contact_id, text=text, at=at, **more)
+        self._link.publish(
+            self._topics.notify(employee_id), body, about={"employee_id": employee_id, "kind": kind}
+        )
+
+    def presence(
+        self, *, employee_id: str, status: str, note: str | None, client: ClientState, since: datetime
+    ) -> None:
+        """Retained, and published again after every reconnect until it changes."""
+        body = payloads.presence(
+            employee_id=employee_id, status=status, note=note, client=client, since=since
+        )
+        self._link.retain(self._topics.presence(employee_id), body)
+
+    def traffic(self, *, contact_id: str, contact: dict[str, Any]) -> None:
+        self._link.publish(self._topics.traffic(contact_id), payloads.traffic(contact))

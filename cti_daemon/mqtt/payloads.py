@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from cti_daemon.ami.call_events import LineStatus, Party
 from cti_daemon.crm.identify import CustomerCard, Identification
 from cti_daemon.timefmt import iso
 
 VERSION = 1
+
+NotifyKind = Literal["assigned", "purpose_group", "queue_reminder", "transfer"]
+ClientState = Literal["online", "offline"]
 
 
 def customer(card: CustomerCard) -> dict[str, Any]:
@@ -139,3 +143,37 @@ def daemon_status(*, online: bool, ami_connected: bool, since: datetime, node_id
         "since": iso(since),
         "node_id": node_id,
     }
+
+
+def notify(
+    *, kind: NotifyKind, contact_id: str | None, text: str, at: datetime, **more: Any
+) -> dict[str, Any]:
+    """A notification for one employee: a contact assigned to them, one for their purpose group, a visitor
+    still waiting (queue reminder), a transfer coming their way. `more` carries what the kind needs
+    (call_id, purpose, from_employee_id...)."""
+    body: dict[str, Any] = {"v": VERSION, "kind": kind, "contact_id": contact_id, "text": text, "at": iso(at)}
+    body.update(more)
+    return body
+
+
+def presence(
+    *, employee_id: str, status: str, note: str | None, client: ClientState, since: datetime
+) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "employee_id": employee_id,
+        "status": status,
+        "note": note,
+        "client": client,
+        "since": iso(since),
+    }
+
+
+def traffic(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """The contact record as the journal has it after a change, with the payload version."""
+    return {"v": VERSION, **contact}
+
+
+def client_state(state: ClientState) -> str:
+    """An agent client's own retained topic: a JSON string, "online" or "offline"."""
+    return state
