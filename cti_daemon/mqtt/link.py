@@ -180,6 +180,7 @@ class MqttLink:
         tls_context = None
         if tls:
             tls_context = ssl.create_default_context(cafile=self._cfg.ca_file)
+            tls_context.sslsocket_class = _ClosingSslSocket
         return aiomqtt.Client(
             url.hostname or "127.0.0.1",
             url.port or (8883 if tls else 1883),
@@ -287,6 +288,18 @@ class MqttLink:
             self._connected.clear()
             if not self._closing:
                 log.warning("mqtt.disconnected", outbox=len(self._outbox))
+
+
+class _ClosingSslSocket(ssl.SSLSocket):
+    """paho leaves the socket open when the TLS handshake fails (a wrong CA, an expired certificate), one
+    per reconnect attempt until the garbage collector notices; close it at once instead."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
 
 
 def _safe_url(url: str) -> str:

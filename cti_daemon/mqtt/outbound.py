@@ -12,7 +12,6 @@ from cti_daemon.mqtt.link import MqttLink, StillRelevant
 from cti_daemon.mqtt.payloads import ClientState, NotifyKind
 from cti_daemon.mqtt.topics import Topics
 
-
 _DROPPED_MEMORY = 1024
 
 

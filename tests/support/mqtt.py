@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -29,10 +30,12 @@ class Subscriber:
         client_id: str | None = None,
         username: str | None = None,
         password: str | None = None,
+        ca_file: str | None = None,
     ) -> None:
-        host, _, port = url.removeprefix("mqtt://").rpartition(":")
+        host, _, port = url.removeprefix("mqtt://").removeprefix("mqtts://").rpartition(":")
+        tls = ssl.create_default_context(cafile=ca_file) if url.startswith("mqtts://") else None
         self._client = aiomqtt.Client(
-            host, int(port), identifier=client_id, username=username, password=password
+            host, int(port), identifier=client_id, username=username, password=password, tls_context=tls
         )
         self._filters = topic_filters or ("#",)
         self.messages: list[Received] = []
@@ -70,8 +73,18 @@ class Subscriber:
                 )
                 self._arrived.notify_all()
 
+    async def publish(self, topic: str, payload: Any, *, retain: bool = False) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        await self._client.publish(topic, data, qos=1, retain=retain)
+
     def on(self, topic: str) -> list[Received]:
         return [m for m in self.messages if m.topic == topic]
+
+    async def wait_on(self, topic: str, timeout: float = 5.0) -> Received:
+        """The first message on `topic`, whatever its payload."""
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: bool(self.on(topic))), timeout)
+        return self.on(topic)[0]
 
     async def wait_for(self, topic: str, timeout: float = 5.0, **match: Any) -> Received:
         """The first message on `topic` whose payload has every key=value in `match`."""
