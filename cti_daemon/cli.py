@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -43,6 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     upgrade = db_sub.add_parser("upgrade", help="create or migrate the schema")
     upgrade.add_argument("--config", type=Path)
+
+    agent = sub.add_parser("agent", help="the reference agent client: prints one employee's screen pops")
+    agent.add_argument("--employee", required=True, help="employee id, e.g. e-201")
+    agent.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL (mqtt:// or mqtts://)")
+    agent.add_argument("--prefix", default="cti", help="topic prefix (mqtt.topic_prefix of the daemon)")
+    agent.add_argument("--username", help="MQTT user (with the example ACL: the employee id)")
+    agent.add_argument("--ca-file", help="CA certificate for mqtts://")
+    agent.add_argument("--status", help="ask for this presence status on connect (available, busy, away...)")
+    agent.add_argument("--note", help="a note with --status")
 
     sim = sub.add_parser("simulate-pbx", help="the PBX simulator alone: an AMI server on loopback")
     sim.add_argument("--listen", default="127.0.0.1:5038", help="HOST:PORT (default 127.0.0.1:5038)")
@@ -135,6 +145,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_agent(args: argparse.Namespace) -> int:
+    from cti_daemon.agent.client import AgentOptions, run_agent  # noqa: PLC0415
+
+    if not args.employee.strip() or any(c in args.employee for c in "/#+"):
+        sys.stderr.write("agent: --employee must be an employee id without '/', '#' or '+'\n")
+        return EXIT_USAGE
+    if not args.mqtt.startswith(("mqtt://", "mqtts://")):
+        sys.stderr.write(f"agent: --mqtt must look like mqtt://host:1883, not {args.mqtt!r}\n")
+        return EXIT_USAGE
+    if args.note is not None and args.status is None:
+        sys.stderr.write("agent: --note goes with --status\n")
+        return EXIT_USAGE
+    options = AgentOptions(
+        employee_id=args.employee,
+        url=args.mqtt,
+        prefix=args.prefix,
+        username=args.username,
+        password=os.environ.get("CTI_AGENT_PASSWORD") or None,  # never on the command line (ps shows it)
+        ca_file=args.ca_file,
+        status=args.status,
+        note=args.note,
+    )
+    run_agent(options, sys.stdout, sys.stderr)
+    return EXIT_OK
+
+
 def cmd_simulate_pbx(args: argparse.Namespace) -> int:
     from cti_daemon.ami.simulator.cli import SCENARIOS, serve  # noqa: PLC0415
 
@@ -171,6 +207,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "db": cmd_db_upgrade,
     "simulate-pbx": cmd_simulate_pbx,
+    "agent": cmd_agent,
 }
 
 

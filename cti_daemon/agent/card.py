@@ -55,3 +55,20 @@ def render(pop: dict[str, Any]) -> str:
         lines.append("│ Same number also: " + "; ".join(c["name"] for c in others))
     lines.append("└─")
     return "\n".join(lines)
+
+
+def render_notify(note: dict[str, Any]) -> str:
+    kind = str(note.get("kind", "?")).replace("_", " ")
+    contact = f"  (contact {note['contact_id']})" if note.get("contact_id") else ""
+    return f"  ! {kind}: {note.get('text') or ''}{contact}"
+
+
+def render_line(line: dict[str, Any]) -> str:
+    who = f" ({line['employee_id']})" if line.get("employee_id") else ""
+    call = f"  call {line['call_id']}" if line.get("call_id") else ""
+    return f"  line {line.get('extension')}{who}: {line.get('status')}{call}"
+
+
+def render_presence(presence: dict[str, Any]) -> str:
+    note = f" — {presence['note']}" if presence.get("note") else ""
+    return f"  presence: {presence.get('status')}{note} (client {presence.get('client')})"
