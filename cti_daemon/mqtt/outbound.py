@@ -45,7 +45,7 @@ class AgentOutbound:
             employee_id=employee_id,
             party=party,
             ident=ident,
-            extra=extra,
+            extra={"node_id": self._node_id, **(extra or {})},
         )
         key = (call_id, employee_id)
 
@@ -112,7 +112,13 @@ class AgentOutbound:
         **more: Any,
     ) -> None:
         body = payloads.call_event(
-            event=event, call_id=call_id, party=party, extension=extension, at=at, **more
+            event=event,
+            call_id=call_id,
+            party=party,
+            extension=extension,
+            at=at,
+            node_id=self._node_id,
+            **more,
         )
         self._link.publish(self._topics.call(call_id), body)
 
