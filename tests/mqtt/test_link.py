@@ -7,23 +7,25 @@ import asyncio
 from cti_daemon.config import MqttConfig
 from cti_daemon.demo.broker import LocalBroker
 from cti_daemon.mqtt.link import MqttLink
+from tests.support.gate import TcpGate
 from tests.support.mqtt import Subscriber
 
 
-def _link(broker: LocalBroker, **kw: object) -> MqttLink:
+def _link(broker: LocalBroker | TcpGate, **kw: object) -> MqttLink:
     cfg = MqttConfig(url=broker.url, node_id="t", reconnect_max_delay_s=0.3, **kw)  # type: ignore[arg-type]
     return MqttLink(cfg, status_topic="cti/daemon/t/status", offline_payload={"state": "offline"})
 
 
 async def test_given_broker_down_at_start_when_it_comes_up_then_queued_messages_arrive_in_order() -> None:
-    broker = LocalBroker()
-    async with _link(broker) as link:
+    # The daemon reaches the broker through a closed gate: "down" for it, while the agent subscribes.
+    async with LocalBroker() as broker, TcpGate(broker.port, start_open=False) as gate, _link(gate) as link:
         link.publish("cti/agents/e-1/popup", {"n": 1})
         link.publish("cti/agents/e-1/popup", {"n": 2}, still_relevant=lambda: False)
         link.publish("cti/agents/e-1/popup", {"n": 3})
         await asyncio.sleep(0.5)
         assert not link.connected and link.outbox_depth == 3
-        async with broker, Subscriber(broker.url, "cti/#") as sub:
+        async with Subscriber(broker.url, "cti/#") as sub:
+            await gate.open()
             await link.drain(10)
             await sub.wait_for("cti/agents/e-1/popup", n=3)
             assert [m.payload["n"] for m in sub.on("cti/agents/e-1/popup")] == [1, 3]

@@ -13,11 +13,12 @@ from cti_daemon.demo.broker import free_port
 
 
 class TcpGate:
-    def __init__(self, target_port: int, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, target_port: int, *, host: str = "127.0.0.1", start_open: bool = True) -> None:
         self.host = host
         self.target_port = target_port
         self.port = free_port()
-        self.is_open = True
+        self.is_open = False
+        self._start_open = start_open
         self.connections = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
@@ -28,7 +29,8 @@ class TcpGate:
         return f"mqtt://{self.host}:{self.port}"
 
     async def __aenter__(self) -> Self:
-        await self.open()
+        if self._start_open:
+            await self.open()
         return self
 
     async def __aexit__(
