@@ -24,5 +24,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+bench-pop: $(STAMP)
+	@scripts/ensure-mosquitto
+	$(BIN)/python bench/ring_to_pop.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
