@@ -1,8 +1,10 @@
 """The MQTT adapter: one aiomqtt client kept connected for the daemon's lifetime.
 
 aiomqtt does not reconnect and raises when publishing while disconnected, so everything goes through a
-bounded outbox that a single pump drains in order, QoS 1, removing a message only once the broker has
-acknowledged it. Retained state (the daemon's status, every line, every presence) is remembered and
+bounded outbox that a single pump drains in order, QoS 1. Up to WINDOW messages are in flight at once (a
+pop never waits for the broker to acknowledge the line change queued just before it); a message leaves
+for good only once the broker has acknowledged it, and the unacknowledged ones go first after a
+reconnect. Retained state (the daemon's status, every line, every presence) is remembered and
 published again after each reconnect; the will marks the daemon offline if it dies without saying so.
 """
 
@@ -32,6 +34,8 @@ log = logs.get("cti.mqtt")
 
 Handler = Callable[[str, bytes], None]
 StillRelevant = Callable[[], bool]
+
+WINDOW = 32  # QoS 1 messages sent and not yet acknowledged
 
 
 def encode(payload: Any) -> bytes:
@@ -71,6 +75,8 @@ class MqttLink:
         self._client_id = client_id or config.client_id or f"cti-daemon-{config.node_id}"
         self._rng = rng or random.Random()
         self._outbox: deque[Outgoing] = deque()
+        self._inflight: dict[int, Outgoing] = {}  # sent, not yet acknowledged; in the order sent
+        self._sent = 0
         self._wake = asyncio.Event()
         self._retained: dict[str, bytes] = {}
         self._handlers: list[tuple[str, Handler]] = []
@@ -95,13 +101,13 @@ class MqttLink:
 
     async def close(self) -> None:
         self._closing = True
-        client = self._client
-        if client is not None:
-            # A clean DISCONNECT suppresses the will, so say "offline" ourselves first.
-            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await asyncio.wait_for(
-                    client.publish(self._status_topic, self._offline, qos=1, retain=True), 2.0
-                )
+        if self.connected:
+            # A clean DISCONNECT suppresses the will, so say "offline" ourselves: through the outbox, after
+            # whatever is queued (a status queued earlier must not land after it), waiting a little for it.
+            self._retained[self._status_topic] = self._offline
+            self._enqueue(Outgoing(self._status_topic, self._offline, retain=True, still_relevant=None))
+            with contextlib.suppress(TimeoutError):
+                await self.drain(2.0)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -118,7 +124,8 @@ class MqttLink:
 
     @property
     def outbox_depth(self) -> int:
-        return len(self._outbox)
+        """Messages not yet acknowledged by the broker: waiting, or sent and in flight."""
+        return len(self._outbox) + len(self._inflight)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -223,11 +230,16 @@ class MqttLink:
     async def _serve(self, client: aiomqtt.Client) -> None:
         for topic_filter, _ in self._handlers:
             await client.subscribe(topic_filter, qos=1)
-        # Retained state first, status before the rest, so a client sees the daemon online before lines.
-        for topic in sorted(self._retained, key=lambda t: t != self._status_topic):
-            await client.publish(topic, self._retained[topic], qos=1, retain=True)
-        # Retained items still queued were just sent from the map; the outbox keeps only the rest.
+        # Retained state is sent from the map below, so queued copies go first: a retain() made while the
+        # map is being sent queues a new item, which stays.
         self._outbox = deque(m for m in self._outbox if not m.retain)
+        # Status first, so a client sees the daemon online before its lines; then the rest at once.
+        ordered = sorted(self._retained, key=lambda t: t != self._status_topic)
+        if ordered:
+            await client.publish(ordered[0], self._retained[ordered[0]], qos=1, retain=True)
+        await asyncio.gather(
+            *(client.publish(topic, self._retained[topic], qos=1, retain=True) for topic in ordered[1:])
+        )
         reader = asyncio.create_task(self._read(client), name="mqtt-reader")
         pump = asyncio.create_task(self._pump(client), name="mqtt-pump")
         try:
@@ -240,28 +252,57 @@ class MqttLink:
             await asyncio.gather(reader, pump, return_exceptions=True)
 
     async def _pump(self, client: aiomqtt.Client) -> None:
-        while True:
-            if not self._outbox:
-                self._idle.set()
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            item = self._outbox[0]
-            if item.still_relevant is not None and not item.still_relevant():
-                self._outbox.popleft()
-                self.stats.dropped_stale += 1
-                log.info(
-                    "mqtt.dropped_stale",
-                    topic=item.topic,
-                    why="no longer relevant after the broker outage (the call ended)",
-                    **(item.about or {}),
-                )
-                continue
+        broken: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        sends: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                if broken.done():
+                    broken.result()  # the MqttError of a send ends the session
+                if not self._outbox or len(self._inflight) >= WINDOW:
+                    if not self._outbox and not self._inflight:
+                        self._idle.set()
+                    self._wake.clear()
+                    waiter: asyncio.Future[Any] = asyncio.ensure_future(self._wake.wait())
+                    await asyncio.wait([waiter, broken], return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    continue
+                item = self._outbox.popleft()
+                if item.still_relevant is not None and not item.still_relevant():
+                    self.stats.dropped_stale += 1
+                    log.info(
+                        "mqtt.dropped_stale",
+                        topic=item.topic,
+                        why="no longer relevant after the broker outage (the call ended)",
+                        **(item.about or {}),
+                    )
+                    continue
+                self._sent += 1
+                self._inflight[self._sent] = item
+                # The task's first step hands the message to the client: tasks start in creation order,
+                # so messages go on the wire in outbox order.
+                task = asyncio.create_task(self._send(client, self._sent, item, broken))
+                sends.add(task)
+                task.add_done_callback(sends.discard)
+        finally:
+            for task in list(sends):
+                task.cancel()
+            await asyncio.gather(*sends, return_exceptions=True)
+            # Not acknowledged: sent again first after the reconnect (QoS 1 is at least once).
+            self._outbox.extendleft(reversed(list(self._inflight.values())))
+            self._inflight.clear()
+
+    async def _send(
+        self, client: aiomqtt.Client, seq: int, item: Outgoing, broken: asyncio.Future[Any]
+    ) -> None:
+        try:
             await client.publish(item.topic, item.payload, qos=1, retain=item.retain)
-            # Only now: a message the broker never acknowledged is sent again after the reconnect.
-            if self._outbox and self._outbox[0] is item:
-                self._outbox.popleft()
+        except aiomqtt.MqttError as exc:
+            if not broken.done():
+                broken.set_exception(exc)
+            return
+        if self._inflight.pop(seq, None) is not None:
             self.stats.published += 1
+        self._wake.set()
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

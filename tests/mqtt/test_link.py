@@ -54,3 +54,16 @@ async def test_given_a_full_outbox_then_the_oldest_is_dropped_and_counted() -> N
         for n in range(5):
             link.publish("cti/x", {"n": n})
         assert link.outbox_depth == 2 and link.stats.dropped_overflow == 3
+
+
+async def test_given_many_messages_at_once_then_they_arrive_in_order_with_several_in_flight() -> None:
+    async with LocalBroker() as broker, _link(broker) as link, Subscriber(broker.url, "cti/#") as sub:
+        await link.wait_connected(5)
+        for n in range(500):
+            link.publish(f"cti/agents/e-{n % 3}/popup", {"n": n})
+        assert link.outbox_depth == 500
+        await link.drain(10)
+        await sub.wait_for("cti/agents/e-2/popup", n=497)
+        await sub.wait_for("cti/agents/e-1/popup", n=499)
+        assert [m.payload["n"] for m in sub.messages] == list(range(500))
+        assert link.stats.published == 500 and link.outbox_depth == 0
