@@ -76,6 +76,9 @@ async def run_demo(
 
         broker = await stack.enter_async_context(LocalBroker(ports.mqtt))
         ami_secret = secrets.token_urlsafe(12)
+        api_token = secrets.token_urlsafe(18)
+        tokens = Path(tmp) / "tokens"
+        tokens.write_text(f"demo:{api_token}\n", encoding="utf-8")
         pbx = SimPbx()
         await stack.enter_async_context(AmiServer(pbx, port=ports.ami, secret=ami_secret))
         config = with_overrides(
@@ -83,12 +86,14 @@ async def run_demo(
             ami={"port": ports.ami, "secret": Secret(ami_secret), "ping_interval_s": 5.0},
             mqtt={"url": broker.url, "node_id": "demo"},
             database={"url": db_url},
-            http={"listen": f"127.0.0.1:{ports.http}"},
+            http={"listen": f"127.0.0.1:{ports.http}", "tokens_file": str(tokens)},
         )
         out.write(
             f"cti-daemon demo: AMI simulator 127.0.0.1:{ports.ami} · MQTT ({broker.kind}) {broker.url} · "
             f"HTTP http://127.0.0.1:{ports.http}/healthz\n"
-            f"store: {seed.customers} seeded customers · staff on 100 (reception), 201-203 · Ctrl-C stops\n\n"
+            f"store: {seed.customers} seeded customers · staff on 100 (reception), 201-203 · Ctrl-C stops\n"
+            f"API:   curl -H 'Authorization: Bearer {api_token}' http://127.0.0.1:{ports.http}/api/v1/lines\n"
+            f"agent: cti-daemon agent --employee e-100 --mqtt {broker.url}\n\n"
         )
         out.flush()
         daemon = await stack.enter_async_context(Daemon(config))

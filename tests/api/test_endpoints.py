@@ -4,7 +4,6 @@ with its success, 401, 400 and 404 cases."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -15,21 +14,7 @@ from cti_daemon.app import Daemon
 from cti_daemon.crm.seed import SeedSummary
 from cti_daemon.demo.broker import LocalBroker
 from tests.conftest import Sim, daemon_config
-from tests.support.api import Api, new_token, running_api, write_tokens
-
-
-@pytest.fixture
-async def api(
-    sim: Sim, broker: LocalBroker, seeded_sqlite: tuple[str, SeedSummary], tmp_path: Path
-) -> AsyncIterator[Api]:
-    token = new_token()
-    tokens = write_tokens(tmp_path, ("crm", new_token()), ("reception-console", token))
-    db_url, _ = seeded_sqlite
-    config = daemon_config(
-        ami_port=sim.port, mqtt_url=broker.url, db_url=db_url, http={"tokens_file": str(tokens)}
-    )
-    async with running_api(config, token) as running:
-        yield running
+from tests.support.api import Api, new_token, write_tokens
 
 
 async def _ring(sim: Sim, number: str, **kw: object) -> tuple[asyncio.Task[CallHandle], CallHandle]:
