@@ -48,10 +48,12 @@ class AgentClient:
         self._out = out
         self._err = err
         self._lines: dict[str, str] = {}
+        # QoS 1 is at least once: a pop re-sent after a lost acknowledgement is shown once.
+        self._shown: dict[tuple[str, str, str], None] = {}
         self._rng = random.Random()
         me = options.employee_id
         self._renderers: list[tuple[str, Callable[[str, Any], str | None]]] = [
-            (self.topics.popup(me), lambda _t, p: card.render(p)),
+            (self.topics.popup(me), lambda _t, p: self._pop(p)),
             (self.topics.notify(me), lambda _t, p: card.render_notify(p)),
             (self.topics.presence(me), lambda _t, p: card.render_presence(p)),
             (self.topics.line("+"), self._line),
@@ -131,6 +133,15 @@ class AgentClient:
                     if text:
                         self._say(self._out, text)
                     break
+
+    def _pop(self, payload: dict[str, Any]) -> str | None:
+        key = (str(payload.get("call_id")), str(payload.get("type")), str(payload.get("at")))
+        if key in self._shown:
+            return None
+        self._shown[key] = None
+        if len(self._shown) > 1000:
+            del self._shown[next(iter(self._shown))]
+        return card.render(payload)
 
     def _line(self, _topic: str, payload: dict[str, Any]) -> str | None:
         """Lines change often; print one only when its status changes."""

@@ -287,6 +287,8 @@ class MqttLink:
             for task in list(sends):
                 task.cancel()
             await asyncio.gather(*sends, return_exceptions=True)
+            if broken.done():
+                broken.exception()  # retrieved: asyncio would otherwise log it as never retrieved
             # Not acknowledged: sent again first after the reconnect (QoS 1 is at least once).
             self._outbox.extendleft(reversed(list(self._inflight.values())))
             self._inflight.clear()

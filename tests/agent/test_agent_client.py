@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import signal
 import sys
 import time
@@ -13,7 +14,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from cti_daemon.demo.broker import free_port
+from cti_daemon.agent.client import AgentClient, AgentOptions
+from cti_daemon.demo.broker import LocalBroker, free_port
 from tests.support.mqtt import Subscriber
 
 
@@ -109,3 +111,33 @@ async def test_given_bad_arguments_then_exit_2_with_the_reason() -> None:
         proc = await _spawn("agent", *args)
         _, err = await asyncio.wait_for(proc.communicate(), 20)
         assert proc.returncode == 2 and reason in err.decode(), err.decode()
+
+
+async def test_given_a_pop_delivered_twice_and_garbage_then_the_agent_shows_it_once_and_carries_on() -> None:
+    pop = {
+        "v": 1, "type": "popup", "call_id": "17.1", "at": "2026-11-23T09:00:00.000Z", "extension": "201",
+        "employee_id": "e-201", "caller": {"number": None, "raw": "anonymous", "name": None},
+        "identified": False, "reason": "number withheld", "customer": None,
+    }  # fmt: skip
+    out, err = io.StringIO(), io.StringIO()
+    stop = asyncio.Event()
+    async with LocalBroker() as broker:
+        client = AgentClient(AgentOptions("e-201", url=broker.url), out, err)
+        running = asyncio.create_task(client.run(stop))
+        async with Subscriber(broker.url, "cti/agents/e-201/client") as daemon:
+            await daemon.wait_on("cti/agents/e-201/client")
+            await asyncio.sleep(0.1)
+            await daemon.publish("cti/agents/e-201/popup", b"\xff not json")
+            await daemon.publish("cti/agents/e-201/popup", pop)
+            await daemon.publish("cti/agents/e-201/popup", pop)
+            await daemon.publish("cti/agents/e-201/notify", {"kind": "transfer", "text": "from 100"})
+            for _ in range(100):
+                if "! transfer" in out.getvalue():
+                    break
+                await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(running, 5)
+    shown = out.getvalue()
+    assert shown.count("RINGING at 201") == 1 and "Unknown caller: anonymous" in shown
+    assert "  ! transfer: from 100" in shown and shown.rstrip().endswith("agent e-201: offline")
+    assert "unreadable message on cti/agents/e-201/popup" in err.getvalue()
