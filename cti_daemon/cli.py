@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--employee", required=True, help="employee id, e.g. e-201")
     agent.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL (mqtt:// or mqtts://)")
     agent.add_argument("--prefix", default="cti", help="topic prefix (mqtt.topic_prefix of the daemon)")
-    agent.add_argument("--username", help="MQTT user (with the example ACL: the employee id)")
+    agent.add_argument(
+        "--username", help="MQTT user (with the example ACL: the employee id); password in CTI_AGENT_PASSWORD"
+    )
     agent.add_argument("--ca-file", help="CA certificate for mqtts://")
     agent.add_argument("--status", help="ask for this presence status on connect (available, busy, away...)")
     agent.add_argument("--note", help="a note with --status")
