@@ -162,6 +162,8 @@ def test_given_two_extensions_ringing_when_one_answers_then_the_other_is_told_an
     )
     pbx.dial_begin(trunk, a, "201&202")
     pbx.dial_begin(trunk, b, "201&202")
+    pbx.set_state(a, 5)
+    pbx.set_state(b, 5)
     pbx.set_state(a, 6)
     pbx.dial_end(trunk, b, "CANCEL")
     pbx.dial_end(trunk, a, "ANSWER")
