@@ -233,6 +233,8 @@ class AmiLink:
         items: list[Mapping[str, str]] = [
             {k: v for k, v in m.items() if k != "content"} for m in messages[1:]
         ]
+        if items and items[-1].get("EventList") == "Complete":
+            items.pop()  # the list's closing event (DeviceStateListComplete...): not an item
         response = AmiResponse(head, items)
         if check and not response.ok:
             raise classify(name, response.message or head.get("Response", "error"))
