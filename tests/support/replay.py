@@ -21,6 +21,7 @@ from cti_daemon.ami.frames import FrameReader, parse_frame
 
 DEFAULT_BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 COMPLETE = b"Event: ReplayComplete\r\nPrivilege: test,all\r\n\r\n"
+_LISTS = frozenset({"coreshowchannels", "devicestatelist", "extensionstatelist"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,9 @@ def split_recording(data: bytes) -> Recording:
 
 
 class ReplayServer:
-    def __init__(self, recording: bytes, *, chunk: int = 4096, gap_s: float = 0.0) -> None:
+    def __init__(
+        self, recording: bytes, *, chunk: int = 4096, gap_s: float = 0.0, hold: bool = False
+    ) -> None:
         self.recording = split_recording(recording)
         self.banner = self.recording.banner
         self.frames = self.recording.frames
@@ -66,6 +69,9 @@ class ReplayServer:
         self.gap_s = gap_s
         self.port = 0
         self.done = asyncio.Event()
+        self.go = asyncio.Event()  # the stream waits for it when `hold` (a test waits for its daemon first)
+        if not hold:
+            self.go.set()
         self.logins = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -111,6 +117,12 @@ class ReplayServer:
                         self.logins += 1
                         if not await self._login(writer, aid):
                             return
+                    elif name in _LISTS:
+                        # A recording cannot say what is true now: no lists (a resync then gives up).
+                        self._answer(
+                            writer,
+                            f"Response: Error\r\nActionID: {aid}\r\nMessage: Permission denied\r\n\r\n",
+                        )
                     elif name == "ping":
                         self._answer(writer, f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n")
                     else:
@@ -140,6 +152,7 @@ class ReplayServer:
             writer.write(text.encode())
 
     async def _stream(self, writer: asyncio.StreamWriter) -> None:
+        await self.go.wait()
         frames = [*self.frames, COMPLETE]
         ends: list[int] = []
         total = 0
