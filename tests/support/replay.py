@@ -60,11 +60,21 @@ def split_recording(data: bytes) -> Recording:
 
 class ReplayServer:
     def __init__(
-        self, recording: bytes, *, chunk: int = 4096, gap_s: float = 0.0, hold: bool = False
+        self,
+        recording: bytes,
+        *,
+        chunk: int = 4096,
+        gap_s: float = 0.0,
+        hold: bool = False,
+        raw: bytes | None = None,
     ) -> None:
+        """`raw`: bytes to stream after the login as they are (garbage included), instead of the
+        recording's events."""
         self.recording = split_recording(recording)
         self.banner = self.recording.banner
         self.frames = self.recording.frames
+        if raw is not None:
+            self.frames = [piece + b"\r\n\r\n" for piece in raw.split(b"\r\n\r\n") if piece]
         self.chunk = chunk
         self.gap_s = gap_s
         self.port = 0
