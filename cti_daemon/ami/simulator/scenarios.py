@@ -14,8 +14,9 @@ The timings are the recordings'; `speed` scales them (tests run at 0.01).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from cti_daemon.ami.simulator import flows, phones, transfers
 from cti_daemon.ami.simulator.flows import DID
@@ -217,7 +218,7 @@ async def click_to_dial(pbx: SimPbx, _call: InboundCall) -> None:
 @dataclass(frozen=True, slots=True)
 class Scenario:
     about: str
-    run: Callable[[SimPbx, InboundCall], Awaitable[None]]
+    run: Callable[[SimPbx, InboundCall], Coroutine[Any, Any, None]]
     recording: str | None = None
 
 
@@ -231,7 +232,7 @@ async def _unavailable(pbx: SimPbx, call: InboundCall) -> None:
     await place_inbound(pbx, call)
 
 
-def _transfer(mode: str) -> Callable[[SimPbx, InboundCall], Awaitable[None]]:
+def _transfer(mode: str) -> Callable[[SimPbx, InboundCall], Coroutine[Any, Any, None]]:
     async def run(pbx: SimPbx, call: InboundCall) -> None:
         await transfer_to_staff(pbx, call, mode=mode)
 
