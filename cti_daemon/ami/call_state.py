@@ -33,6 +33,22 @@ NOTHING: list[CallEvent] = []
 _GONE_MEMORY = 4096  # hung-up channels remembered, so late events and a resync do not revive them
 # AMI ChannelState -> 0 tells nothing (Down, or not a state), 1 ringing (Ringing, Pre-ring), 2 in use (the
 # rest: off-hook, dialling, ring (the caller's side), up, busy), as Asterisk's own device state reads them.
+_SNAPSHOT_KEYS = {
+    prefix: tuple(
+        prefix + key
+        for key in (
+            "Uniqueid",
+            "Channel",
+            "Linkedid",
+            "ChannelState",
+            "CallerIDNum",
+            "CallerIDName",
+            "ConnectedLineNum",
+            "ConnectedLineName",
+        )
+    )
+    for prefix in ("", "Dest")
+}
 _STATE_RANK = {"1": 2, "2": 2, "3": 2, "4": 2, RINGING: 1, UP: 2, "7": 2, "8": 2, "9": 2, "10": 1}
 
 
@@ -49,35 +65,40 @@ class CallState:
 
     def _upsert(self, msg: Msg, prefix: str = "") -> tuple[Channel | None, str | None]:
         """The channel a snapshot describes, refreshed; and its state before (None: new to us)."""
-        uid = msg.get(f"{prefix}Uniqueid")
+        k_uid, k_name, k_linked, k_state, k_num, k_cname, k_lnum, k_lname = _SNAPSHOT_KEYS[prefix]
+        uid = msg.get(k_uid)
         if not uid or uid in self._gone:
             return None, None  # a late event about a channel already hung up must not revive it
         chan = self.channels.get(uid)
         old: str | None
         if chan is None:
-            name = msg.get(f"{prefix}Channel")
+            name = msg.get(k_name)
             if not name:
                 return None, None
             chan = Channel(uid, name, uid, self.directory.extension_of_channel(name), born=self._seq)
             self.channels[uid] = chan
             if chan.extension is not None:
                 self._ext_channels.setdefault(chan.extension, set()).add(uid)
-            self._join(chan, msg.get(f"{prefix}Linkedid") or uid)
+            self._join(chan, msg.get(k_linked) or uid)
             old = None
         else:
             old = chan.state
-            linkedid = msg.get(f"{prefix}Linkedid")
+            linkedid = msg.get(k_linked)
             if linkedid and linkedid != chan.linkedid:
                 self._leave(chan)
                 self._join(chan, linkedid)
         chan.seq = self._seq
-        chan.state = msg.get(f"{prefix}ChannelState", chan.state)
-        if f"{prefix}CallerIDNum" in msg:
-            chan.caller = party(msg, prefix, "CallerID")
-            chan.connected = party(msg, prefix, "ConnectedLine")
-        if chan.origin:
-            call = self.calls[chan.linkedid]
-            call.caller = chan.caller = merged_caller(call.caller, chan.caller)
+        chan.state = msg.get(k_state, chan.state)
+        num = msg.get(k_num)
+        if num is not None:
+            raw = (num, msg.get(k_cname, ""), msg.get(k_lnum, ""), msg.get(k_lname, ""))
+            if raw != chan.raw_ids:  # most events repeat the same ids: no new Party for them
+                chan.raw_ids = raw
+                chan.caller = party(raw[0], raw[1])
+                chan.connected = party(raw[2], raw[3], connected=True)
+                if chan.uniqueid == chan.linkedid:
+                    call = self.calls[chan.linkedid]
+                    call.caller = chan.caller = merged_caller(call.caller, chan.caller)
         return chan, old
 
     def _join(self, chan: Channel, linkedid: str) -> None:

@@ -32,6 +32,7 @@ class Channel:
     bridge: str | None = None
     seq: int = 0  # the tracker's message count at the last news about this channel (resync uses it)
     born: int = 0  # the tracker's message count when the channel was first seen
+    raw_ids: tuple[str, str, str, str] = ("", "", "", "")  # caller and connected line as last sent
 
     @property
     def origin(self) -> bool:
@@ -98,13 +99,11 @@ class LineView:
     call_id: str | None
 
 
-def party(msg: Mapping[str, str], prefix: str, kind: str) -> Party:
-    """A party from a channel snapshot: `kind` is "CallerID" or "ConnectedLine"."""
-    number = msg.get(f"{prefix}{kind}Num", "")
-    name = msg.get(f"{prefix}{kind}Name", "")
+def party(number: str, name: str, *, connected: bool = False) -> Party:
+    """A party from a channel snapshot's CallerID* (or ConnectedLine*) fields."""
     # A caller id number is kept as the PBX sent it ("<unknown>" included: the pop shows what the PBX
     # said); a connected line that is "<unknown>" just means Asterisk has not learnt it yet.
-    if kind == "ConnectedLine" and number in UNKNOWN_IDS:
+    if connected and number in UNKNOWN_IDS:
         number = ""
     return Party(number, "" if name in UNKNOWN_IDS else name)
 
