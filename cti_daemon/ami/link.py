@@ -14,7 +14,6 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -31,6 +30,7 @@ from cti_daemon.ami.errors import (
 )
 from cti_daemon.ami.frames import AmiMessage, FrameReader
 from cti_daemon.ami.protocol import AmiProtocol
+from cti_daemon.ami.response import AmiResponse
 from cti_daemon.config import AmiConfig
 
 log = logs.get("cti.ami.link")
@@ -41,22 +41,6 @@ StateSink = Callable[[bool], None]
 
 _FIRST_DELAY_S = 0.5
 _STABLE_SESSION_S = 10.0  # a session that lived this long resets the back-off
-
-
-@dataclass(frozen=True, slots=True)
-class AmiResponse:
-    """An action's answer: the response headers and, for list actions, the items that followed."""
-
-    headers: Mapping[str, str]
-    items: list[Mapping[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.headers.get("Response") in ("Success", "Follows", "Goodbye")
-
-    @property
-    def message(self) -> str:
-        return self.headers.get("Message", "")
 
 
 def backoff_delay(attempt: int, cap_s: float, rng: random.Random) -> float:
@@ -387,7 +371,10 @@ class AmiLink:
         self._set_connected(connected=False)
 
     def _malformed(self, reason: str, excerpt: str) -> None:
-        log.warning("ami.malformed_frame", reason=reason, excerpt=excerpt)
+        # Each of the first ten, then one line a thousand: a PBX spewing garbage must not flood the log.
+        count = self._reader.malformed if self._reader is not None else 0
+        if count <= 10 or count % 1000 == 0:
+            log.warning("ami.malformed_frame", reason=reason, excerpt=excerpt, malformed_this_session=count)
 
     def _teardown(self) -> None:
         hook, self._hook = self._hook, None
