@@ -7,8 +7,10 @@ from typing import TypeVar
 from cti_daemon.ami.call_events import (
     CallAnswered,
     CallEnded,
+    CallerChanged,
     CallEvent,
     CallRinging,
+    CallTransferred,
     LineChanged,
     LineStatus,
     Party,
@@ -185,3 +187,57 @@ def test_given_events_for_unknown_channels_then_nothing_breaks_and_nothing_is_in
         == []
     )
     assert tracker.handle({"Event": "DeviceStateChange", "Device": "PJSIP/trunk", "State": "INUSE"}) == []
+
+
+def _snapshot(uid: str, linkedid: str, channel: str, state: str, **ids: str) -> AmiMessage:
+    return {"Channel": channel, "ChannelState": state, "Uniqueid": uid, "Linkedid": linkedid, **ids}
+
+
+def test_given_a_ringing_call_when_the_callers_id_changes_then_the_ringing_pop_is_updated() -> None:
+    tracker = CallTracker(LineDirectory())
+    trunk = _snapshot("5.0", "5.0", "PJSIP/trunk-00000000", "4", CallerIDNum="89161234567", CallerIDName="")
+    tracker.handle({"Event": "Newchannel", **trunk})
+    rang = tracker.handle(
+        {"Event": "Newstate", **_snapshot("5.1", "5.0", "PJSIP/201-00000001", "5", CallerIDNum="201")}
+    )
+    assert _of(CallRinging, rang)[0].caller == Party("89161234567", "")
+    changed = tracker.handle({"Event": "NewCallerid", **trunk, "CallerIDName": "Иван"})
+    assert changed == [CallerChanged("5.0", Party("89161234567", "Иван"), ("201",))]
+    assert tracker.handle({"Event": "NewCallerid", **trunk, "CallerIDName": ""}) == []  # the name stays
+
+
+def test_given_a_call_adopted_mid_way_when_the_phones_connected_line_changes_then_the_pop_follows_it() -> (
+    None
+):
+    tracker = CallTracker(LineDirectory())
+    leg = _snapshot("6.1", "6.0", "PJSIP/202-00000001", "5", CallerIDNum="202", ConnectedLineNum="100")
+    rang = tracker.handle({"Event": "Newstate", **leg, "ConnectedLineName": "Reception"})
+    assert _of(CallRinging, rang)[0].caller == Party("100", "Reception")  # the first channel was never seen
+    changed = tracker.handle(
+        {"Event": "NewConnectedLine", **leg, "ConnectedLineNum": "+79161234567", "ConnectedLineName": "Ivan"}
+    )
+    assert changed == [CallerChanged("6.0", Party("+79161234567", "Ivan"), ("202",))]
+
+
+def test_given_list_items_among_live_events_then_the_tracker_takes_no_news_from_them() -> None:
+    tracker = CallTracker(LineDirectory())
+    item = {"Event": "DeviceStateChange", "ActionID": "f_lists-2", "Device": "PJSIP/100", "State": "INUSE"}
+    assert tracker.handle(item) == []
+    assert tracker.line_views() == []
+
+
+def test_given_a_redirected_call_then_its_view_names_the_caller_and_the_new_transferer_channel() -> None:
+    _, events = _replay("asterisk-22/d1_redirect")
+    tracker = CallTracker(LineDirectory())
+    views: list[tuple[str, ...]] = []
+    for msg in trace_messages("asterisk-22/d1_redirect"):
+        if "Event" in msg:
+            tracker.handle(msg)
+            view = tracker.call_view("1795423948.5")
+            if view is not None and view.talking and (not views or views[-1] != view.talking):
+                views.append(view.talking)
+                assert view.caller == Party("+79161234567", "Ivan Petrov")
+                assert view.caller_channel == "PJSIP/trunk-00000005"
+                assert view.transferer_channel == view.channel_of(view.talking[0])
+    assert views == [("100",), ("201",)]
+    assert _of(CallTransferred, events) == [CallTransferred("1795423948.5", "redirect", "100", "201")]
