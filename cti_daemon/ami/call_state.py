@@ -62,6 +62,9 @@ class CallState:
         self._ext_channels: dict[str, set[str]] = {}
         self._gone: dict[str, None] = {}
         self._seq = 0
+        self.aside: list[
+            CallEvent
+        ] = []  # events found deep in the bookkeeping, handed out with the next ones
 
     def _upsert(self, msg: Msg, prefix: str = "") -> tuple[Channel | None, str | None]:
         """The channel a snapshot describes, refreshed; and its state before (None: new to us)."""
@@ -85,8 +88,7 @@ class CallState:
             old = chan.state
             linkedid = msg.get(k_linked)
             if linkedid and linkedid != chan.linkedid:
-                self._leave(chan)
-                self._join(chan, linkedid)
+                self._move(chan, linkedid)
         chan.seq = self._seq
         chan.state = msg.get(k_state, chan.state)
         num = msg.get(k_num)
@@ -100,6 +102,17 @@ class CallState:
                     call = self.calls[chan.linkedid]
                     call.caller = chan.caller = merged_caller(call.caller, chan.caller)
         return chan, old
+
+    def _move(self, chan: Channel, linkedid: str) -> None:
+        """Asterisk moved the channel to another call (a new linkedid, after a transfer). A call left with no
+        channel was merged into the other one: its id ends."""
+        old = self.calls.get(chan.linkedid)
+        self._leave(chan)
+        self._join(chan, linkedid)
+        if old is not None and not old.channels and self.calls.get(old.call_id) is old:
+            del self.calls[old.call_id]
+            self.aside.extend(RingStopped(old.call_id, ext, "ended") for ext in old.ringing)
+            self.aside.append(CallEnded(old.call_id, 0, f"merged into call {linkedid}"))
 
     def _join(self, chan: Channel, linkedid: str) -> None:
         chan.linkedid = linkedid

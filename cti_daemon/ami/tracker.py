@@ -70,7 +70,10 @@ class CallTracker(CallState):
         if handler is None or "ActionID" in msg:
             return NOTHING
         self._seq += 1
-        return handler(msg)
+        out = handler(msg)
+        if self.aside:
+            out, self.aside = out + self.aside, []
+        return out
 
     # --- read-only views -----------------------------------------------------------------------------
     def call_views(self) -> list[CallView]:
@@ -111,6 +114,7 @@ class CallTracker(CallState):
         self._seq += 1
         if channels is not None:
             out.extend(self._resync_channels(list(channels), fresh))
+            out, self.aside = out + self.aside, []
         for item in devices or ():
             device = item.get("Device", "")
             ext = self.directory.extension_of_device(device)
@@ -266,8 +270,7 @@ class CallTracker(CallState):
             for uid in list(self._ext_channels.get(to, ())):
                 chan = self.channels[uid]
                 if chan.linkedid == consult.call_id:
-                    self._leave(chan)
-                    self._join(chan, call.call_id)
+                    self._move(chan, call.call_id)
             real = self._caller_for(call, None)
             if consult.shown.get(to) not in (None, real):
                 consult.shown[to] = real

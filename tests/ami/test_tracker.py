@@ -241,3 +241,18 @@ def test_given_a_redirected_call_then_its_view_names_the_caller_and_the_new_tran
                 assert view.transferer_channel == view.channel_of(view.talking[0])
     assert views == [("100",), ("201",)]
     assert _of(CallTransferred, events) == [CallTransferred("1795423948.5", "redirect", "100", "201")]
+
+
+def test_given_the_only_channel_of_a_call_moves_to_another_call_then_the_emptied_call_ends_as_merged() -> (
+    None
+):
+    tracker = CallTracker(LineDirectory())
+    tracker.handle(
+        {"Event": "Newchannel", **_snapshot("8.0", "8.0", "PJSIP/trunk-00000000", "6", CallerIDNum="1")}
+    )
+    tracker.handle({"Event": "Newchannel", **_snapshot("9.5", "9.5", "Local/201@internal-00000000;2", "6")})
+    moved = tracker.handle(
+        {"Event": "Newstate", **_snapshot("9.5", "8.0", "Local/201@internal-00000000;2", "6")}
+    )
+    assert moved == [CallEnded("9.5", 0, "merged into call 8.0")]
+    assert sorted(tracker.calls) == ["8.0"] and tracker.calls["8.0"].channels == {"8.0", "9.5"}
