@@ -44,7 +44,7 @@ class Resync:
         tracker = self._tracker
         mark = tracker.mark()
         channels = await self._list(link, "CoreShowChannels")
-        calls = self._apply(tracker.resync(channels=channels, since=mark))
+        calls = self._apply(tracker.resync(channels=channels, since=mark)) if channels is not None else []
         mark = tracker.mark()
         devices = await self._list(link, "DeviceStateList")
         hints = await self._list(link, "ExtensionStateList")
@@ -52,7 +52,7 @@ class Resync:
         self.runs += 1
         log.info(
             "ami.resynced",
-            channels=len(channels),
+            channels=len(channels) if channels is not None else None,
             calls=len(tracker.calls),
             ended=sum(isinstance(e, CallEnded) for e in calls),
             adopted_ringing=sum(isinstance(e, CallRinging) for e in calls),
@@ -65,12 +65,15 @@ class Resync:
             self._submit(events)
         return events
 
-    async def _list(self, link: AmiLink, action: str) -> list[Mapping[str, str]]:
+    async def _list(self, link: AmiLink, action: str) -> list[Mapping[str, str]] | None:
+        """The list's items; None when Asterisk will not give it (that part of the state is then left as
+        the events made it, and a log line says why)."""
         try:
-            return list((await link.action(action, as_list=True, timeout=self._list_timeout_s)).items)
+            return await self._items(link, action)
         except AmiActionError as exc:
             if _NOT_BOOTED not in exc.message.lower():
-                raise
+                log.warning("ami.resync_list_refused", action=action, reason=exc.message)
+                return None
         log.info("ami.resync_waits_for_boot", action=action, reason="Asterisk has not finished booting")
         try:
             await link.wait_booted(self._boot_wait_s)
@@ -78,4 +81,11 @@ class Resync:
             raise AmiTimeoutError(
                 f"{action}: Asterisk did not finish booting in {self._boot_wait_s:g} s"
             ) from None
+        try:
+            return await self._items(link, action)
+        except AmiActionError as exc:  # booted, and still unknown: an Asterisk without this action
+            log.warning("ami.resync_list_refused", action=action, reason=exc.message)
+            return None
+
+    async def _items(self, link: AmiLink, action: str) -> list[Mapping[str, str]]:
         return list((await link.action(action, as_list=True, timeout=self._list_timeout_s)).items)

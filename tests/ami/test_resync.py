@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+import pytest
+
 from cti_daemon.ami.call_events import (
     CallAnswered,
     CallEnded,
@@ -156,3 +158,27 @@ async def test_given_asterisk_just_restarted_then_lines_wait_for_fully_booted_an
         "202": LineStatus.READY,
         "203": LineStatus.OFFLINE,
     }
+
+
+async def test_given_a_user_not_allowed_the_channel_list_then_the_lines_are_still_corrected(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pbx = SimPbx()
+    tracker = CallTracker(LineDirectory())
+    submitted: list[CallEvent] = []
+    resync = Resync(tracker, submitted.extend)
+    async with AmiServer(
+        pbx, secret=AMI_SECRET, write=("call",)
+    ) as server:  # no "system": no CoreShowChannels
+        cfg = AmiConfig(port=server.port, secret=Secret(AMI_SECRET), ping_interval_s=1.0)
+        async with AmiLink(
+            cfg, on_event=lambda m: submitted.extend(tracker.handle(m)), on_session=resync
+        ) as link:
+            await link.wait_connected(5)
+            for _ in range(200):
+                if resync.runs:
+                    break
+                await asyncio.sleep(0.01)
+    assert {e.extension for e in submitted if isinstance(e, LineChanged)} == {"100", "201", "202", "203"}
+    logged = capsys.readouterr().err
+    assert '"event": "ami.resync_list_refused"' in logged and "CoreShowChannels" in logged
