@@ -49,7 +49,8 @@ class Call:
     talking: set[str] = field(default_factory=set)  # extensions answered and still in the call
     answered: list[str] = field(default_factory=list)  # every extension that answered, in order
     shown: dict[str, Party] = field(default_factory=dict)  # the party each extension's pop shows
-    transfer_to: str | None = None  # a transfer announced or detected, until its target answers
+    transfer_to: str | None = None  # a transfer announced or detected, until its target answers ("?":
+    # to somewhere that is not an extension)
     end_cause: tuple[int, str] | None = None
 
 
@@ -69,7 +70,9 @@ class CallView:
     `state` is "up" once an extension talks with the caller, else "ringing" (ringing somewhere, or still
     being routed: an IVR, a queue, a transfer under way). `caller_channel` is the caller's own channel, the
     one to Redirect; `transferer_channel` is the channel of the extension that talks with the caller (the
-    first that answered and is still there), the Channel of a BlindTransfer or an Atxfer.
+    first that answered and is still there), the Channel of a BlindTransfer or an Atxfer. `transferring`:
+    a transfer was seen (event or redirect) and its target has not answered yet; `transfer_target` is that
+    target's extension when known.
     """
 
     call_id: str
@@ -80,6 +83,8 @@ class CallView:
     legs: tuple[LegView, ...]
     caller_channel: str | None
     transferer_channel: str | None
+    transferring: bool = False
+    transfer_target: str | None = None
 
     def channel_of(self, extension: str) -> str | None:
         """The channel of this extension in the call (its talking one first), or None."""
@@ -143,6 +148,8 @@ def view_of(call: Call, channels: Mapping[str, Channel]) -> CallView:
         legs=frozen_legs,
         caller_channel=caller_channel,
         transferer_channel=transferer,
+        transferring=call.transfer_to is not None,
+        transfer_target=call.transfer_to if call.transfer_to not in (None, "?") else None,
     )
 
 

@@ -256,3 +256,17 @@ def test_given_the_only_channel_of_a_call_moves_to_another_call_then_the_emptied
     )
     assert moved == [CallEnded("9.5", 0, "merged into call 8.0")]
     assert sorted(tracker.calls) == ["8.0"] and tracker.calls["8.0"].channels == {"8.0", "9.5"}
+
+
+def test_given_a_blind_transfer_under_way_then_the_view_says_so_until_the_target_answers() -> None:
+    tracker = CallTracker(LineDirectory())
+    seen: list[tuple[bool, str | None, tuple[str, ...]]] = []
+    for msg in trace_messages("asterisk-22/d2_blindtransfer"):
+        if "Event" in msg:
+            tracker.handle(msg)
+            view = tracker.call_view("1795423965.8")
+            if view is not None:
+                state = (view.transferring, view.transfer_target, view.talking)
+                if not seen or seen[-1] != state:
+                    seen.append(state)
+    assert seen == [(False, None, ()), (False, None, ("100",)), (True, "201", ()), (False, None, ("201",))]
