@@ -182,3 +182,32 @@ async def test_given_a_user_not_allowed_the_channel_list_then_the_lines_are_stil
     assert {e.extension for e in submitted if isinstance(e, LineChanged)} == {"100", "201", "202", "203"}
     logged = capsys.readouterr().err
     assert '"event": "ami.resync_list_refused"' in logged and "CoreShowChannels" in logged
+
+
+async def test_given_asterisk_restarts_cleanly_mid_call_then_the_call_ends_and_the_link_comes_back() -> None:
+    pbx = SimPbx()
+    pbx.speed = 0.01
+    tracker = CallTracker(LineDirectory())
+    events: list[CallEvent] = []
+    async with AmiServer(pbx, secret=AMI_SECRET) as server:
+        cfg = AmiConfig(
+            port=server.port, secret=Secret(AMI_SECRET), ping_interval_s=1.0, reconnect_max_delay_s=0.3
+        )
+        resync = Resync(tracker, events.extend)
+        async with AmiLink(
+            cfg, on_event=lambda m: events.extend(tracker.handle(m)), on_session=resync
+        ) as link:
+            await link.wait_connected(5)
+            handle = await place_inbound(pbx, InboundCall("+79035556677", ring_s=0.1, talk_s=None))
+            while tracker.call_view(handle.call_id) is None or not tracker.call_view(handle.call_id).talking:  # type: ignore[union-attr]
+                await asyncio.sleep(0.01)
+            await server.shut_down()
+            while link.connected:
+                await asyncio.sleep(0.01)
+            assert [(e.call_id, e.cause) for e in events if isinstance(e, CallEnded)] == [(handle.call_id, 4)]
+            await server.start(booting=True)
+            await link.wait_connected(5)
+            server.finish_boot()
+            while resync.runs < 2:
+                await asyncio.sleep(0.01)
+    assert tracker.calls == {} and {v.status for v in tracker.line_views()} == {LineStatus.READY}

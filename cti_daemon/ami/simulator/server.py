@@ -20,6 +20,7 @@ from typing import Any, Self
 from cti_daemon import logs
 from cti_daemon.ami.frames import AmiMessage, FrameReader
 from cti_daemon.ami.simulator import actions as call_actions
+from cti_daemon.ami.simulator import flows
 from cti_daemon.ami.simulator.pbx import Headers, SimPbx
 
 log = logs.get("cti.simulator")
@@ -172,6 +173,20 @@ class AmiServer:
         self.drop_connections()
 
     # --- control hooks for tests ---------------------------------------------------------------------
+    async def shut_down(self, *, restart: bool = True) -> None:
+        """As `core restart now` with a call up: every channel is hung up (SoftHangupRequest cause 4),
+        then Event: Shutdown, then the sockets close and the port stops listening."""
+        for chan in list(self.pbx.channels.values()):
+            if chan.uniqueid in self.pbx.channels:
+                self.pbx.hangup_request(chan, 4, soft=True)
+                flows.hangup(self.pbx, chan, 4, by="ami")
+        self.pbx.cancel_flows()
+        self.pbx.emit(
+            "Shutdown", "system,all", [("Shutdown", "Cleanly"), ("Restart", "True" if restart else "False")]
+        )
+        await asyncio.sleep(0)
+        await self.stop()
+
     def finish_boot(self) -> None:
         self.booting = False
         for session in self.sessions:
