@@ -207,3 +207,17 @@ async def test_given_a_pbx_that_stopped_answering_then_the_action_times_out() ->
             server.go_silent()
             with pytest.raises(AmiTimeoutError):
                 await actions.hangup(link, "PJSIP/100-00000001", timeout=0.2)
+
+
+async def test_given_an_attended_transfer_when_the_caller_hangs_up_during_the_consultation_then_all_ends(
+    env: Pbx,
+) -> None:
+    view = await env.answered_at_reception()
+    assert view.transferer_channel is not None and view.caller_channel is not None
+    await actions.attended_transfer(env.link, view.transferer_channel, "internal", "201")
+    await env.until(lambda: "201" in env.tracker.call_view(view.call_id).talking)  # type: ignore[union-attr]
+    await actions.hangup(env.link, view.caller_channel)  # the caller on hold gives up
+    await actions.hangup(env.link, view.transferer_channel)  # then reception hangs up
+    await env.until(lambda: not env.tracker.calls and not env.pbx.channels)
+    assert not env.pbx.atxfers
+    assert not [e for e in env.events if isinstance(e, CallTransferred)]

@@ -171,7 +171,7 @@ def hangup(pbx: SimPbx, chan: SimChannel, cause: int = 16, *, by: Literal["far",
     if chan.uniqueid not in pbx.channels:
         return
     pending = pbx.atxfers.get(chan.uniqueid)
-    if pending is not None and pending.target is not None:
+    if pending is not None and pending.target is not None and pending.transferee.uniqueid in pbx.channels:
         pending.complete(pbx)  # the transferer hanging up completes its attended transfer
         return
     legs = pbx.dialing.pop(chan.uniqueid, [])
@@ -210,6 +210,7 @@ def dissolve(pbx: SimPbx, bridge: SimBridge) -> None:
 
 def gone(pbx: SimPbx, chan: SimChannel, cause: int, extra: Headers | None = None) -> None:
     pbx.hangup(chan, cause, extra)
+    pbx.atxfers.pop(chan.uniqueid, None)
     _stop_dialing_all(pbx, chan)
     if chan.device == "PJSIP/trunk":
         if not any(c.device == "PJSIP/trunk" for c in pbx.channels.values()):
