@@ -19,6 +19,9 @@ test: $(STAMP)
 	@scripts/ensure-mosquitto
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+bench-ami: $(STAMP)
+	$(BIN)/python bench/ami_throughput.py $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

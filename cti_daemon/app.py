@@ -14,6 +14,7 @@ from cti_daemon import logs
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.frames import AmiMessage
 from cti_daemon.ami.link import AmiLink
+from cti_daemon.ami.resync import Resync
 from cti_daemon.ami.tracker import CallTracker
 from cti_daemon.api import calls as calls_api
 from cti_daemon.api import employees as employees_api
@@ -84,7 +85,11 @@ class Daemon:
         self.pops = ScreenPopService(
             directory=self.directory, identify=identify, out=self.outbound, clock=clock
         )
-        self.ami = AmiLink(config.ami, on_event=self._on_ami_event, on_state=self._on_ami_state)
+        # After every (re)login the tracker is corrected from Asterisk's lists and the corrections published.
+        self.resync = Resync(self.tracker, self.pops.submit)
+        self.ami = AmiLink(
+            config.ami, on_event=self._on_ami_event, on_state=self._on_ami_state, on_session=self.resync
+        )
         self.health = HealthProbe(
             [
                 Component("ami", lambda: self.ami.connected, lambda: self.ami.since),

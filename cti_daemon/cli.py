@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--username", default="cti")
     sim.add_argument("--secret", default="secret")
     sim.add_argument("--calls-per-minute", type=float, default=6.0)
+    sim.add_argument("--calls-per-second", type=float, default=1.0, help="the load scenario's rate")
     return parser
 
 
@@ -198,6 +199,7 @@ def cmd_simulate_pbx(args: argparse.Namespace) -> int:
             username=args.username,
             secret=args.secret,
             calls_per_minute=args.calls_per_minute,
+            calls_per_second=args.calls_per_second,
         )
     )
     return EXIT_OK

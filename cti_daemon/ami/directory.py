@@ -25,6 +25,7 @@ class LineDirectory:
 
     def __init__(self, owners: Iterable[LineOwner] = (), *, internal_max_digits: int = 5) -> None:
         self._max_digits = internal_max_digits
+        self._cache: dict[str, str | None] = {}  # channel or device name -> extension: asked per event
         self._by_device: dict[str, str] = {}
         self._employee: dict[str, str] = {}
         self._devices: dict[str, tuple[str, ...]] = {}
@@ -40,8 +41,19 @@ class LineDirectory:
             for device in owner.devices:
                 by_device[device.lower()] = owner.extension
         self._by_device, self._employee, self._devices = by_device, employee, devices
+        self._cache = {}
 
     def extension_of_device(self, device: str) -> str | None:
+        try:
+            return self._cache[device]
+        except KeyError:
+            pass
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        ext = self._cache[device] = self._lookup(device)
+        return ext
+
+    def _lookup(self, device: str) -> str | None:
         ext = self._by_device.get(device.lower())
         if ext is not None:
             return ext

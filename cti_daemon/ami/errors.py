@@ -40,10 +40,20 @@ class AmiPermissionError(AmiActionError):
     """The AMI user lacks the privilege for this action."""
 
 
+class AmiOriginateError(AmiActionError):
+    """Asterisk queued the Originate, but the first leg did not answer (busy, no answer, unavailable)."""
+
+    def __init__(self, action: str, message: str, reason: int) -> None:
+        super().__init__(action, message)
+        self.reason = reason
+
+
 def classify(action: str, message: str) -> AmiActionError:
-    """Asterisk's error texts differ per action; map the ones callers act on to types."""
+    """Asterisk's error texts differ per action ("No such channel" from Hangup, "Channel does not exist:
+    X" from Redirect, "Channel specified does not exist" from BlindTransfer and Atxfer): map the ones
+    callers act on to types."""
     low = message.lower()
-    if "no such channel" in low or "channel does not exist" in low or "channel not specified" in low:
+    if "no such channel" in low or "does not exist" in low or "channel not specified" in low:
         return AmiNoSuchChannelError(action, message)
     if "permission denied" in low:
         return AmiPermissionError(action, message)

@@ -28,7 +28,7 @@ def parse_frame(frame: str) -> AmiMessage | None:
     lines = frame.split(_EOL)
     try:
         # The common case in one C-level pass: every line is "Key: value" ("Key: " when empty).
-        msg: AmiMessage = dict(line.split(": ", 1) for line in lines)
+        msg: AmiMessage = dict([line.split(": ", 1) for line in lines])
     except ValueError:
         msg = {}
         for line in lines:
@@ -55,7 +55,8 @@ class FrameReader:
     ) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buf = ""
-        self._drop = frozenset(drop_events)
+        # "Event: VarSet\r\n"...: one C-level startswith per frame tells noise from news.
+        self._drop = tuple(f"{_EVENT}{name}{_EOL}" for name in drop_events)
         self._max = max_frame_chars
         self._on_malformed = on_malformed
         self._skipping = False  # inside an oversized frame, discarding until its end
@@ -90,12 +91,10 @@ class FrameReader:
         out: list[AmiMessage] = []
         drop = self._drop
         for frame in frames:
-            if frame.startswith(_EVENT):
-                nl = frame.find(_EOL)
-                if (frame[7:nl] if nl >= 0 else frame[7:]) in drop:
-                    self.dropped += 1
-                    continue
-            elif not frame or frame.startswith(_EOL):
+            if drop and frame.startswith(drop):
+                self.dropped += 1
+                continue
+            if not frame or frame.startswith(_EOL):
                 stripped = frame.strip(_EOL)
                 if not stripped:
                     continue

@@ -64,25 +64,42 @@ def hint_status(status: str) -> LineStatus:
 
 @dataclass(slots=True)
 class Line:
+    """One extension. Its inputs, most precise first: device states, the hint, what its channels say,
+    whether a phone is registered (ContactStatus/PeerStatus) when nothing else is known."""
+
     extension: str
     status: LineStatus = LineStatus.UNKNOWN
     call_id: str | None = None
     devices: dict[str, LineStatus] = field(default_factory=dict)
     hint: LineStatus | None = None
     from_channels: LineStatus | None = None
+    channel_call: str | None = None  # the call of its busiest channel; None when it has none
+    registered: bool | None = None
 
     def aggregate(self) -> LineStatus:
         if self.devices:
             return max(self.devices.values(), key=_RANK.__getitem__)
         if self.hint is not None:
             return self.hint
+        if self.registered is False:
+            return LineStatus.OFFLINE
         if self.from_channels is not None:
             return self.from_channels
+        if self.registered:
+            return LineStatus.READY
         return LineStatus.UNKNOWN
 
 
+_BUSY = (LineStatus.RINGING, LineStatus.TALKING)
+
+
 class LineBook:
-    """Every known line; each setter returns the LineChanged to publish, or None when nothing changed."""
+    """Every known line; each setter returns the LineChanged to publish, or None when nothing changed.
+
+    A line's call is the call its channels are in, whichever input said ringing or talking first: the
+    order of device, hint and channel events is not stable (Asterisk sends the hint before the channel's
+    Ringing state in one recording, after it in another), the published call must not depend on it.
+    """
 
     def __init__(self) -> None:
         self._lines: dict[str, Line] = {}
@@ -106,25 +123,30 @@ class LineBook:
         line.hint = status
         return self._settle(line)
 
-    def set_from_channels(
-        self, extension: str, status: LineStatus, call_id: str | None = None
-    ) -> LineChanged | None:
-        """What the channels say (used when device events are missing), and the call now on the line: the
-        call is part of what we publish, so a new call is news even when the status stays the same."""
+    def set_registered(self, extension: str, *, registered: bool) -> LineChanged | None:
         line = self.get(extension)
-        line.from_channels = status
-        changed_call = call_id is not None and call_id != line.call_id
-        if call_id is not None:
-            line.call_id = call_id
-        return self._settle(line, force=changed_call)
+        line.registered = registered
+        return self._settle(line)
 
-    def _settle(self, line: Line, *, force: bool = False) -> LineChanged | None:
+    def set_from_channels(
+        self, extension: str, status: LineStatus | None, call_id: str | None = None
+    ) -> LineChanged | None:
+        """What the channels say: `status` None means no channel of the line tells anything (none left,
+        or only ones not yet rung): after ringing or talking that means ready again, else nothing new."""
+        line = self.get(extension)
+        if status is None:
+            status = LineStatus.READY if line.from_channels in _BUSY else line.from_channels
+        line.from_channels = status
+        line.channel_call = call_id
+        return self._settle(line)
+
+    def _settle(self, line: Line) -> LineChanged | None:
         status = line.aggregate()
-        if status is line.status and not force:
+        # With its channels gone, a line the device still says busy keeps its call until the device
+        # catches up (the Hangup comes before the DeviceStateChange): no "talking, no call" flicker.
+        call_id = (line.channel_call or line.call_id) if status in _BUSY else None
+        if status is line.status and call_id == line.call_id:
             return None
         line.status = status
-        if status in (LineStatus.READY, LineStatus.OFFLINE):
-            line.call_id = None
-        if status is LineStatus.UNKNOWN and not force:
-            return None
-        return LineChanged(line.extension, status, line.call_id)
+        line.call_id = call_id
+        return LineChanged(line.extension, status, call_id)

@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -30,6 +30,7 @@ from cti_daemon.ami.errors import (
 )
 from cti_daemon.ami.frames import AmiMessage, FrameReader
 from cti_daemon.ami.protocol import AmiProtocol
+from cti_daemon.ami.response import AmiResponse
 from cti_daemon.config import AmiConfig
 
 log = logs.get("cti.ami.link")
@@ -40,22 +41,6 @@ StateSink = Callable[[bool], None]
 
 _FIRST_DELAY_S = 0.5
 _STABLE_SESSION_S = 10.0  # a session that lived this long resets the back-off
-
-
-@dataclass(frozen=True, slots=True)
-class AmiResponse:
-    """An action's answer: the response headers and, for list actions, the items that followed."""
-
-    headers: Mapping[str, str]
-    items: list[Mapping[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.headers.get("Response") in ("Success", "Follows", "Goodbye")
-
-    @property
-    def message(self) -> str:
-        return self.headers.get("Message", "")
 
 
 def backoff_delay(attempt: int, cap_s: float, rng: random.Random) -> float:
@@ -89,7 +74,9 @@ class AmiLink:
         self._lost: asyncio.Future[None] | None = None
         self._banner: asyncio.Future[str] | None = None
         self._reader: FrameReader | None = None
-        self._totals = {"messages": 0, "dropped": 0, "malformed": 0}
+        self._booted = asyncio.Event()
+        self._hook: asyncio.Task[None] | None = None
+        self._totals = {"messages": 0, "dropped": 0, "malformed": 0, "unsolicited": 0}
         self.sessions = 0
 
     # --- lifetime ------------------------------------------------------------------------------------
@@ -108,6 +95,11 @@ class AmiLink:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        hook, self._hook = self._hook, None
+        if hook is not None:
+            hook.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await hook
         if self._protocol is not None:
             with contextlib.suppress(Exception):
                 self._protocol.close()
@@ -125,13 +117,21 @@ class AmiLink:
         await asyncio.wait_for(self._ready.wait(), timeout)
 
     def stats(self) -> dict[str, int]:
-        """Messages delivered, noise frames dropped, malformed frames skipped, over all sessions."""
+        """Messages delivered, noise frames dropped, malformed frames skipped, answers nobody waited for
+        (list items of an action that timed out), over all sessions."""
         out = dict(self._totals)
         if self._reader is not None:
             out["messages"] += self._reader.messages
             out["dropped"] += self._reader.dropped
             out["malformed"] += self._reader.malformed
+        if self._protocol is not None:
+            out["unsolicited"] += self._protocol.unsolicited
         return out
+
+    async def wait_booted(self, timeout: float | None = None) -> None:
+        """Until this session has seen FullyBooted. Right after a restart Asterisk accepts logins before it
+        has booted and answers "Invalid/unknown command" to DeviceStateList until then."""
+        await asyncio.wait_for(self._booted.wait(), timeout)
 
     def kill_connection(self) -> None:
         """Abort the current TCP connection (the watchdog's tool; also for tests of reconnects)."""
@@ -155,6 +155,38 @@ class AmiLink:
             self._protocol, name, headers or {}, timeout=timeout, as_list=as_list, check=check
         )
 
+    async def action_then_event(
+        self,
+        name: str,
+        headers: Mapping[str, str | list[str]],
+        *,
+        event: str,
+        timeout: float = 5.0,
+        event_timeout: float = 30.0,
+    ) -> tuple[AmiResponse, Mapping[str, str]]:
+        """An action whose outcome comes later as an event with the same ActionID (Originate with
+        Async: true answers "queued", then OriginateResponse). Returns the response and that event."""
+        protocol = self._protocol
+        if not self._logged_in or protocol is None:
+            raise AmiNotConnectedError(f"{name}: AMI is not connected")
+        action_id = f"cti-{uuid.uuid4().hex}"
+        waiter: asyncio.Future[AmiMessage] = asyncio.get_running_loop().create_future()
+        protocol.event_waiters[action_id] = waiter
+        try:
+            response = await self._send(
+                protocol, name, {**headers, "ActionID": action_id}, timeout=timeout, as_list=False, check=True
+            )
+            try:
+                async with asyncio.timeout(event_timeout):
+                    outcome = await waiter
+            except TimeoutError:
+                raise AmiTimeoutError(f"{name}: no {event} within {event_timeout:g} s") from None
+        finally:
+            protocol.event_waiters.pop(action_id, None)
+        if outcome.get("Event") != event:
+            raise AmiActionError(name, f"expected {event}, got {outcome.get('Event')}")
+        return response, outcome
+
     async def _send(
         self,
         protocol: AmiProtocol,
@@ -173,7 +205,10 @@ class AmiLink:
             wire[key] = value
         future = protocol.send_action(wire, as_list=as_list)
         try:
-            result: Any = await asyncio.wait_for(future, timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the
+            # answer does, and a link being closed mid-login then never stops.
+            async with asyncio.timeout(timeout):
+                result: Any = await future
         except TimeoutError:
             raise AmiTimeoutError(f"{name}: no answer within {timeout:g} s") from None
         messages = result if isinstance(result, list) else [result]
@@ -182,6 +217,8 @@ class AmiLink:
         items: list[Mapping[str, str]] = [
             {k: v for k, v in m.items() if k != "content"} for m in messages[1:]
         ]
+        if items and items[-1].get("EventList") == "Complete":
+            items.pop()  # the list's closing event (DeviceStateListComplete...): not an item
         response = AmiResponse(head, items)
         if check and not response.ok:
             raise classify(name, response.message or head.get("Response", "error"))
@@ -223,20 +260,20 @@ class AmiLink:
         loop = asyncio.get_running_loop()
         self._lost = loop.create_future()
         self._banner = loop.create_future()
+        self._booted.clear()
         reader = FrameReader(drop_events=self._cfg.event_filter, on_malformed=self._malformed)
         self._reader = reader
-        _, protocol = await asyncio.wait_for(
-            loop.create_connection(
+        async with asyncio.timeout(self._cfg.connect_timeout_s):
+            _, protocol = await loop.create_connection(
                 lambda: AmiProtocol(reader, self._deliver, self._banner_received, self._connection_lost),
                 self._cfg.host,
                 self._cfg.port,
-            ),
-            self._cfg.connect_timeout_s,
-        )
+            )
         self._protocol = protocol
         timeout = self._cfg.connect_timeout_s
         try:
-            banner = await asyncio.wait_for(asyncio.shield(self._banner), timeout)
+            async with asyncio.timeout(timeout):
+                banner = await asyncio.shield(self._banner)
         except TimeoutError:
             raise AmiTimeoutError(f"no AMI greeting within {timeout:g} s") from None
         await self._login(protocol, timeout)
@@ -247,14 +284,21 @@ class AmiLink:
         await self._apply_filters(protocol)
         self._set_connected(connected=True)
         if self._on_session is not None:
-            try:
-                await self._on_session(self)
-            except AmiError as exc:
-                log.warning("ami.session_hook_failed", reason=_describe(exc))
-            except Exception:
-                # A bug in the resync must not cost us the live event stream.
-                log.exception("ami.session_hook_crashed")
+            # Alongside the watchdog, not before it: a resync waiting for FullyBooted must not keep a
+            # dead peer from being noticed.
+            self._hook = asyncio.create_task(self._run_session_hook(self._on_session), name="ami-session")
         await self._watch(protocol)
+
+    async def _run_session_hook(self, hook: SessionHook) -> None:
+        try:
+            await hook(self)
+        except AmiDisconnectedError:
+            pass  # the session ended under it; the next session runs the hook again
+        except AmiError as exc:
+            log.warning("ami.session_hook_failed", reason=_describe(exc))
+        except Exception:
+            # A bug in the resync must not cost us the live event stream.
+            log.exception("ami.session_hook_crashed")
 
     async def _login(self, protocol: AmiProtocol, timeout: float) -> None:
         secret = self._cfg.secret.reveal() if self._cfg.secret is not None else ""
@@ -307,6 +351,8 @@ class AmiLink:
 
     # --- protocol callbacks --------------------------------------------------------------------------
     def _deliver(self, msg: AmiMessage) -> None:
+        if msg.get("Event") == "FullyBooted":
+            self._booted.set()
         try:
             self._on_event(msg)
         except Exception:
@@ -325,15 +371,22 @@ class AmiLink:
         self._set_connected(connected=False)
 
     def _malformed(self, reason: str, excerpt: str) -> None:
-        log.warning("ami.malformed_frame", reason=reason, excerpt=excerpt)
+        # Each of the first ten, then one line a thousand: a PBX spewing garbage must not flood the log.
+        count = self._reader.malformed if self._reader is not None else 0
+        if count <= 10 or count % 1000 == 0:
+            log.warning("ami.malformed_frame", reason=reason, excerpt=excerpt, malformed_this_session=count)
 
     def _teardown(self) -> None:
+        hook, self._hook = self._hook, None
+        if hook is not None:
+            hook.cancel()
         reader, self._reader = self._reader, None
         if reader is not None:
             self._totals["messages"] += reader.messages
             self._totals["dropped"] += reader.dropped
             self._totals["malformed"] += reader.malformed
         if self._protocol is not None:
+            self._totals["unsolicited"] += self._protocol.unsolicited
             with contextlib.suppress(Exception):
                 self._protocol.close()
             self._protocol = None

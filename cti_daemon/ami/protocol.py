@@ -52,6 +52,9 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         self._on_banner = on_banner
         self._on_lost = on_lost
         self._banner_seen = False
+        # Events that answer an action after its response (OriginateResponse), by ActionID.
+        self.event_waiters: dict[str, asyncio.Future[AmiMessage]] = {}
+        self.unsolicited = 0
 
     # --- asyncio.Protocol ---------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -67,11 +70,21 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         pending = self.responses
         for msg in messages:
             action_id = msg.get("ActionID")
-            if action_id is not None and action_id in pending:
-                self._answer(pending[action_id], msg)
-            elif "Event" in msg:
-                self._on_event(msg)
-            # A Response nobody waits for (an action that timed out): nothing to do with it.
+            if action_id is None:
+                if "Event" in msg:
+                    self._on_event(msg)
+                continue
+            action = pending.get(action_id)
+            if action is not None:
+                self._answer(action, msg)
+                continue
+            waiter = self.event_waiters.get(action_id)
+            if waiter is not None and "Event" in msg and not waiter.done():
+                waiter.set_result(msg)
+                continue
+            # An answer nobody waits for (a list item of an action that timed out): list items reuse
+            # live event names (DeviceStateChange, ExtensionStatus), so it must not pass for live news.
+            self.unsolicited += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closed:
@@ -111,9 +124,11 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.handle_message(message)
 
     def _fail_pending(self, exc: BaseException) -> None:
-        for action in list(self.responses.values()):
-            if not action.future.done():
-                action.future.set_exception(exc)
+        futures = [action.future for action in self.responses.values()]
+        futures.extend(self.event_waiters.values())
+        for future in futures:
+            if not future.done():
+                future.set_exception(exc)
                 # Retrieved here so an action nobody awaits any more does not log "never retrieved".
-                action.future.exception()
+                future.exception()
         self.responses.clear()

@@ -1,264 +1,337 @@
 """The call tracker: AMI events (plain dicts) in, domain events out. Pure: no I/O, no clock, no asyncio.
 
-A call is a linkedid. The caller is the party of the call's first channel (the one whose uniqueid is the
-linkedid): that stays the real caller through transfers, where the connected line of the target's phone
-would show the receptionist. Each event's channel snapshot refreshes what we know of the channel, so a
-call that was already up when we connected is adopted from the first event that mentions it.
+Every event that carries a channel snapshot refreshes that channel (call_state.py), so the unstable order
+of Asterisk's events does not matter and a call already under way when we connect is adopted from the first
+event that mentions it. List items (they carry an ActionID) are not live news.
+
+Transfers: BlindTransfer and AttendedTransfer events say so; a Redirect says nothing, so it is inferred
+(the caller, left by the extension that answered, dials another extension). An attended transfer made
+from a phone consults in a second call; when it completes, the target's legs join the transferred call and
+the target's pop is updated to show the real caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 
 from cti_daemon.ami.call_events import (
-    CallAnswered,
-    CallEnded,
     CallerChanged,
     CallEvent,
-    CallRinging,
-    DismissReason,
+    CallTransferred,
     LineChanged,
     LineStatus,
-    Party,
     RingStopped,
+    TransferMode,
 )
+from cti_daemon.ami.call_state import NOTHING, CallState, Msg, some
+from cti_daemon.ami.calls import Call, CallView, LineView, view_of
 from cti_daemon.ami.directory import LineDirectory
-from cti_daemon.ami.lines import LineBook, device_status, hint_status
+from cti_daemon.ami.lines import device_status, hint_status
 
-Msg = Mapping[str, str]
-_NOTHING: list[CallEvent] = []
-
-RINGING_STATES = {"5"}  # ChannelState 5 Ringing (the phone rings)
-UP_STATES = {"6"}
-_UNKNOWN_IDS = {"", "<unknown>", "<Unknown>"}
-NOBODY = Party("", "")
+ENDED_UNSEEN = (0, "ended while the AMI link was down")
+_FAILED_DIAL = frozenset(
+    {"BUSY", "NOANSWER", "CHANUNAVAIL", "CONGESTION", "DONTCALL", "TORTURE", "INVALIDARGS"}
+)
+_OFFLINE_CONTACT = frozenset({"removed", "unreachable", "unregistered", "rejected", "unknown"})
 
 
-@dataclass(slots=True)
-class Channel:
-    uniqueid: str
-    name: str
-    linkedid: str
-    extension: str | None
-    state: str = "0"
-    caller: Party = NOBODY
-    connected: Party = NOBODY
+class CallTracker(CallState):
+    """`handle(msg) -> list[CallEvent]` for every live AMI event; read-only views; resync from lists."""
 
-
-@dataclass(slots=True)
-class Call:
-    call_id: str
-    caller: Party | None = None
-    channels: set[str] = field(default_factory=set)
-    ringing: dict[str, set[str]] = field(default_factory=dict)  # extension -> ringing channel uniqueids
-    talking: set[str] = field(default_factory=set)  # extensions in the call, answered
-    end_cause: tuple[int, str] | None = None
-
-
-def _party(msg: Msg, prefix: str, kind: str) -> Party:
-    number = msg.get(f"{prefix}{kind}Num", "")
-    name = msg.get(f"{prefix}{kind}Name", "")
-    # A caller id number is kept as the PBX sent it ("<unknown>" included: the pop shows what the PBX
-    # said); a connected line that is "<unknown>" just means Asterisk has not learnt it yet.
-    if kind == "ConnectedLine" and number in _UNKNOWN_IDS:
-        number = ""
-    return Party(number, "" if name in _UNKNOWN_IDS else name)
-
-
-class CallTracker:
     def __init__(self, directory: LineDirectory) -> None:
-        self.directory = directory
-        self.lines = LineBook()
-        self.channels: dict[str, Channel] = {}
-        self.calls: dict[str, Call] = {}
-        self._ext_channels: dict[str, int] = {}  # live channels per extension, for channel-derived status
+        super().__init__(directory)
+        self._input_seq: dict[str, int] = {}  # device or hint name -> seq of its last live news
         self._handlers: dict[str, Callable[[Msg], list[CallEvent]]] = {
-            "Newchannel": self._on_newchannel,
-            "Newstate": self._on_newstate,
-            "NewCallerid": self._on_newcallerid,
-            "NewConnectedLine": self._on_snapshot,
+            "Newchannel": self._on_snapshot,
+            "Newstate": self._on_snapshot,
+            "NewCallerid": self._on_identity,
+            "NewConnectedLine": self._on_identity,
             "DialBegin": self._on_dialbegin,
+            "DialState": self._on_dial,
             "DialEnd": self._on_dialend,
+            "BridgeEnter": self._on_bridge_enter,
+            "BridgeLeave": self._on_bridge_leave,
+            "Hold": self._on_snapshot,
+            "Unhold": self._on_snapshot,
+            "Rename": self._on_rename,
             "Hangup": self._on_hangup,
+            "BlindTransfer": self._on_blind_transfer,
+            "AttendedTransfer": self._on_attended_transfer,
             "DeviceStateChange": self._on_devicestate,
             "ExtensionStatus": self._on_extensionstatus,
+            "ContactStatus": self._on_contactstatus,
+            "PeerStatus": self._on_peerstatus,
         }
 
     def handle(self, msg: Msg) -> list[CallEvent]:
+        """One live AMI event. List items (they carry an ActionID and reuse live event names: a
+        DeviceStateList answers with DeviceStateChange items) are not live news and are ignored."""
         handler = self._handlers.get(msg.get("Event", ""))
-        if handler is None:
-            return _NOTHING
-        return handler(msg)
-
-    # --- channel bookkeeping -------------------------------------------------------------------------
-    def _upsert(self, msg: Msg, prefix: str = "") -> Channel | None:
-        uid = msg.get(f"{prefix}Uniqueid")
-        name = msg.get(f"{prefix}Channel")
-        if not uid or not name:
-            return None
-        chan = self.channels.get(uid)
-        if chan is None:
-            linkedid = msg.get(f"{prefix}Linkedid") or uid
-            chan = Channel(uid, name, linkedid, self.directory.extension_of_channel(name))
-            self.channels[uid] = chan
-            if chan.extension is not None:
-                self._ext_channels[chan.extension] = self._ext_channels.get(chan.extension, 0) + 1
-            call = self.calls.get(linkedid)
-            if call is None:
-                call = self.calls[linkedid] = Call(linkedid)
-            call.channels.add(uid)
-        chan.state = msg.get(f"{prefix}ChannelState", chan.state)
-        chan.caller = _party(msg, prefix, "CallerID")
-        chan.connected = _party(msg, prefix, "ConnectedLine")
-        if chan.uniqueid == chan.linkedid:
-            self.calls[chan.linkedid].caller = chan.caller
-        return chan
-
-    def _caller_for(self, call: Call, chan: Channel | None) -> Party:
-        # The first channel's caller id, unless we never saw that channel (adopted mid-call) or the ringing
-        # line is that channel itself: then what the phone shows, its connected line.
-        if call.caller is not None and (chan is None or chan.uniqueid != call.call_id):
-            return call.caller
-        return chan.connected if chan is not None else NOBODY
-
-    # --- handlers ------------------------------------------------------------------------------------
-    def _on_newchannel(self, msg: Msg) -> list[CallEvent]:
-        self._upsert(msg)
-        return _NOTHING
-
-    def _on_snapshot(self, msg: Msg) -> list[CallEvent]:
-        self._upsert(msg)
-        return _NOTHING
-
-    def _on_newcallerid(self, msg: Msg) -> list[CallEvent]:
-        chan = self.channels.get(msg.get("Uniqueid", ""))
-        before = chan.caller if chan is not None else None
-        chan = self._upsert(msg)
-        if chan is None or chan.uniqueid != chan.linkedid or chan.caller == before:
-            return _NOTHING
-        call = self.calls[chan.linkedid]
-        shown = tuple(sorted(set(call.ringing) | call.talking))
-        return [CallerChanged(call.call_id, chan.caller, shown)] if shown else _NOTHING
-
-    def _on_newstate(self, msg: Msg) -> list[CallEvent]:
-        chan = self._upsert(msg)
-        if chan is None or chan.extension is None:
-            return _NOTHING
-        call = self.calls[chan.linkedid]
-        if chan.state in RINGING_STATES:
-            return self._start_ringing(call, chan)
-        if chan.state in UP_STATES and chan.extension in call.ringing:
-            return self._answered(call, chan.extension)
-        return _NOTHING
-
-    def _on_dialbegin(self, msg: Msg) -> list[CallEvent]:
-        self._upsert(msg)
-        dest = self._upsert(msg, "Dest")
-        if dest is None or dest.extension is None:
-            return _NOTHING
-        return self._start_ringing(self.calls[dest.linkedid], dest)
-
-    def _on_dialend(self, msg: Msg) -> list[CallEvent]:
-        self._upsert(msg)
-        dest = self._upsert(msg, "Dest")
-        if dest is None or dest.extension is None:
-            return _NOTHING
-        call = self.calls[dest.linkedid]
-        if msg.get("DialStatus") == "ANSWER":
-            return self._answered(call, dest.extension)
-        return self._stop_ringing(call, dest, "ended")
-
-    def _on_hangup(self, msg: Msg) -> list[CallEvent]:
-        chan = self.channels.pop(msg.get("Uniqueid", ""), None)
-        if chan is None:
-            return _NOTHING
-        call = self.calls.get(chan.linkedid)
-        if call is None:
-            return _NOTHING
-        out: list[CallEvent] = []
-        cause = (_int(msg.get("Cause", "0")), msg.get("Cause-txt", ""))
-        if chan.uniqueid == call.call_id or call.end_cause is None:
-            call.end_cause = cause
-        call.channels.discard(chan.uniqueid)
-        ext = chan.extension
-        if ext is not None:
-            left = self._ext_channels.get(ext, 1) - 1
-            if left > 0:
-                self._ext_channels[ext] = left
-            else:
-                self._ext_channels.pop(ext, None)
-            reason: DismissReason = "answered_elsewhere" if cause[0] == 26 else "ended"
-            out.extend(self._stop_ringing(call, chan, reason))
-            if ext in call.talking and not self._ext_in_call(call, ext):
-                call.talking.discard(ext)
-            if left <= 0:
-                out.extend(_some(self.lines.set_from_channels(ext, LineStatus.READY)))
-        if not call.channels:
-            del self.calls[call.call_id]
-            out.extend(RingStopped(call.call_id, ringing_ext, "ended") for ringing_ext in call.ringing)
-            code, text = call.end_cause
-            out.append(CallEnded(call.call_id, code, text))
+        if handler is None or "ActionID" in msg:
+            return NOTHING
+        self._seq += 1
+        out = handler(msg)
+        if self.aside:
+            out, self.aside = out + self.aside, []
         return out
 
+    # --- read-only views -----------------------------------------------------------------------------
+    def call_views(self) -> list[CallView]:
+        return [view_of(call, self.channels) for call in self.calls.values()]
+
+    def call_view(self, call_id: str) -> CallView | None:
+        call = self.calls.get(call_id)
+        return view_of(call, self.channels) if call is not None else None
+
+    def line_views(self) -> list[LineView]:
+        return [LineView(ext, line.status, line.call_id) for ext, line in sorted(self.lines.lines().items())]
+
+    def line_view(self, extension: str) -> LineView | None:
+        line = self.lines.lines().get(extension)
+        return LineView(extension, line.status, line.call_id) if line is not None else None
+
+    def mark(self) -> int:
+        """Take before asking Asterisk for its lists; give to `resync(since=...)`: news that arrives
+        while the lists are on their way is fresher than the lists and is kept."""
+        return self._seq + 1
+
+    # --- resync --------------------------------------------------------------------------------------
+    def resync(
+        self,
+        devices: Iterable[Msg] | None = None,
+        hints: Iterable[Msg] | None = None,
+        channels: Iterable[Msg] | None = None,
+        *,
+        since: int | None = None,
+    ) -> list[CallEvent]:
+        """Correct the state from Asterisk's lists (DeviceStateList, ExtensionStateList, CoreShowChannels
+        items; None for a list we could not get). Calls that ended unseen end, calls that started are
+        adopted (a ringing one rings, so its pop goes out), lines take their true state. Only the changes
+        are returned, lines last."""
+        before = {ext: (line.status, line.call_id) for ext, line in self.lines.lines().items()}
+        out: list[CallEvent] = []
+        fresh = since if since is not None else self._seq + 1
+        self._seq += 1
+        if channels is not None:
+            out.extend(self._resync_channels(list(channels), fresh))
+            out, self.aside = out + self.aside, []
+        for item in devices or ():
+            device = item.get("Device", "")
+            ext = self.directory.extension_of_device(device)
+            if ext is not None and self._input_seq.get(device.lower(), 0) < fresh:
+                self.lines.set_device(ext, device, device_status(item.get("State", "")))
+        for item in hints or ():
+            ext = item.get("Exten", "")
+            if self.directory.is_extension(ext) and self._input_seq.get(f"hint:{ext}", 0) < fresh:
+                self.lines.set_hint(ext, hint_status(item.get("Status", "")))
+        events: list[CallEvent] = [e for e in out if not isinstance(e, LineChanged)]
+        for ext, line in sorted(self.lines.lines().items()):
+            if before.get(ext, (LineStatus.UNKNOWN, None)) != (line.status, line.call_id):
+                events.append(LineChanged(ext, line.status, line.call_id))
+        return events
+
+    def _resync_channels(self, items: list[Msg], fresh: int) -> list[CallEvent]:
+        out: list[CallEvent] = []
+        listed = {item.get("Uniqueid", ""): item for item in items}
+        for uid, chan in list(self.channels.items()):
+            if uid not in listed and chan.seq < fresh:
+                out.extend(self._hangup(chan, ENDED_UNSEEN))
+        # Each call's own channel first, so a ringing leg adopted next already knows its real caller.
+        for item in sorted(items, key=lambda m: m.get("Uniqueid") != m.get("Linkedid")):
+            known = self.channels.get(item.get("Uniqueid", ""))
+            if known is not None and known.seq >= fresh:
+                continue
+            out.extend(self._on_snapshot(item, adopting=True))
+            adopted = self.channels.get(item.get("Uniqueid", ""))
+            if adopted is not None:
+                self._set_bridge(adopted, item.get("BridgeId") or None)
+        return out
+
+    # --- handlers ------------------------------------------------------------------------------------
+    def _on_snapshot(self, msg: Msg, *, adopting: bool = False) -> list[CallEvent]:
+        chan, old = self._upsert(msg)
+        if chan is None or chan.extension is None or chan.state == old:
+            return NOTHING
+        return self._changed(chan, adopting=adopting)
+
+    def _on_identity(self, msg: Msg) -> list[CallEvent]:
+        out = self._on_snapshot(msg)
+        chan = self.channels.get(msg.get("Uniqueid", ""))
+        if chan is None:
+            return out
+        changed = self._identity_changes(self.calls[chan.linkedid])
+        return out + changed if out else changed
+
+    def _on_rename(self, msg: Msg) -> list[CallEvent]:
+        chan = self.channels.get(msg.get("Uniqueid", ""))
+        new = msg.get("Newname", "")
+        if chan is None or not new:
+            return NOTHING
+        out: list[CallEvent] = []
+        ext = self.directory.extension_of_channel(new)
+        if ext != chan.extension:
+            old_ext = chan.extension
+            self._leave(chan)
+            if old_ext is not None:
+                self._ext_channels.get(old_ext, set()).discard(chan.uniqueid)
+                out.extend(self._line_from_channels(old_ext))
+            chan.extension = ext
+            if ext is not None:
+                self._ext_channels.setdefault(ext, set()).add(chan.uniqueid)
+            self._join(chan, chan.linkedid)
+        chan.name = new
+        if ext is not None:
+            out.extend(self._changed(chan, adopting=False))
+        return out
+
+    def _on_dialbegin(self, msg: Msg) -> list[CallEvent]:
+        out = self._on_snapshot(msg)
+        dest, old = self._upsert(msg, "Dest")
+        if dest is None or dest.extension is None or dest.origin:
+            return out
+        out = out + self._detect_redirect(self.calls[dest.linkedid], dest.extension)
+        if dest.state != old:
+            out = out + self._changed(dest, adopting=False)
+        return out
+
+    def _on_dial(self, msg: Msg) -> list[CallEvent]:
+        out = self._on_snapshot(msg)
+        dest, old = self._upsert(msg, "Dest")
+        if dest is None or dest.extension is None or dest.state == old:
+            return out
+        return out + self._changed(dest, adopting=False)
+
+    def _on_dialend(self, msg: Msg) -> list[CallEvent]:
+        out = self._on_dial(msg)
+        dest = self.channels.get(msg.get("DestUniqueid", ""))
+        if dest is None or dest.extension is None or dest.origin:
+            return out
+        call = self.calls[dest.linkedid]
+        status = msg.get("DialStatus", "")
+        if status == "ANSWER":
+            return out + self._answered(call, dest, adopting=False)
+        if status in _FAILED_DIAL:  # CANCEL waits for the Hangup: its cause says "answered elsewhere"
+            return out + self._stop_ringing(call, dest, "ended")
+        return out
+
+    def _on_bridge_enter(self, msg: Msg) -> list[CallEvent]:
+        out = self._on_snapshot(msg)
+        chan = self.channels.get(msg.get("Uniqueid", ""))
+        if chan is not None:
+            self._set_bridge(chan, msg.get("BridgeUniqueid") or None)
+        return out
+
+    def _on_bridge_leave(self, msg: Msg) -> list[CallEvent]:
+        out = self._on_snapshot(msg)
+        chan = self.channels.get(msg.get("Uniqueid", ""))
+        if chan is not None and chan.bridge == msg.get("BridgeUniqueid"):
+            self._set_bridge(chan, None)
+        return out
+
+    def _on_hangup(self, msg: Msg) -> list[CallEvent]:
+        chan = self.channels.get(msg.get("Uniqueid", ""))
+        if chan is None:
+            return NOTHING
+        return self._hangup(chan, (_int(msg.get("Cause", "0")), msg.get("Cause-txt", "")))
+
+    # --- transfers -----------------------------------------------------------------------------------
+    def _on_blind_transfer(self, msg: Msg) -> list[CallEvent]:
+        if msg.get("Result") != "Success":
+            return NOTHING
+        transferee = self.channels.get(msg.get("TransfereeUniqueid", ""))
+        call_id = transferee.linkedid if transferee is not None else msg.get("TransfereeLinkedid", "")
+        call = self.calls.get(call_id)
+        if call is None:
+            return NOTHING
+        target = msg.get("Extension", "")
+        to = target if self.directory.is_extension(target) else None
+        return self._transferred(call, "blind", self._ext_of(msg, "Transferer"), to)
+
+    def _on_attended_transfer(self, msg: Msg) -> list[CallEvent]:
+        if msg.get("Result") != "Success":
+            return NOTHING
+        call = self.calls.get(msg.get("TransfereeLinkedid") or msg.get("OrigTransfererLinkedid", ""))
+        if call is None:
+            return NOTHING
+        by = self._ext_of(msg, "OrigTransferer") or self._ext_of(msg, "SecondTransferer")
+        consult = self.calls.get(msg.get("SecondTransfererLinkedid", "")) or call
+        to = self._ext_of(msg, "TransferTarget")
+        if to is None:  # Asterisk names the target only when it is a channel, not a bridge
+            to = next((ext for ext in consult.answered if ext in consult.talking and ext != by), None)
+        out = self._transferred(call, "attended", by, to)
+        if to is not None:
+            call.talking.add(to)
+            if to not in call.answered:
+                call.answered.append(to)
+            call.transfer_to = None
+        if to is not None and consult is not call:
+            # The consultation's target joins the transferred call (Asterisk moves its linkedid too);
+            # its pop, opened for the consultation, now shows the real caller.
+            for uid in list(self._ext_channels.get(to, ())):
+                chan = self.channels[uid]
+                if chan.linkedid == consult.call_id:
+                    self._move(chan, call.call_id)
+            real = self._caller_for(call, None)
+            if consult.shown.get(to) not in (None, real):
+                consult.shown[to] = real
+                out.append(CallerChanged(consult.call_id, real, (to,)))
+            call.shown[to] = real
+            out.extend(self._line_from_channels(to))
+        return out
+
+    def _transferred(self, call: Call, mode: TransferMode, by: str | None, to: str | None) -> list[CallEvent]:
+        out: list[CallEvent] = [CallTransferred(call.call_id, mode, by, to)]
+        call.transfer_to = to or "?"
+        if by is not None and (by in call.shown or by in call.talking):
+            call.talking.discard(by)
+            call.ringing.pop(by, None)
+            out.append(RingStopped(call.call_id, by, "transferred"))
+        return out
+
+    def _detect_redirect(self, call: Call, to: str) -> list[CallEvent]:
+        """A Redirect emits no transfer event: the caller just dials another extension after the one
+        that answered has gone. That, and no transfer announced, is a redirect."""
+        if call.transfer_to is not None or call.talking or not call.answered or to in call.ringing:
+            return NOTHING
+        return self._transferred(call, "redirect", call.answered[-1], to)
+
+    def _ext_of(self, msg: Msg, prefix: str) -> str | None:
+        chan = self.channels.get(msg.get(f"{prefix}Uniqueid", ""))
+        if chan is not None:
+            return chan.extension
+        name = msg.get(f"{prefix}Channel")
+        return self.directory.extension_of_channel(name) if name else None
+
+    # --- lines ---------------------------------------------------------------------------------------
     def _on_devicestate(self, msg: Msg) -> list[CallEvent]:
         device = msg.get("Device", "")
         ext = self.directory.extension_of_device(device)
         if ext is None:
-            return _NOTHING
-        return _some(self.lines.set_device(ext, device, device_status(msg.get("State", ""))))
+            return NOTHING
+        self._input_seq[device.lower()] = self._seq
+        return some(self.lines.set_device(ext, device, device_status(msg.get("State", ""))))
 
     def _on_extensionstatus(self, msg: Msg) -> list[CallEvent]:
         ext = msg.get("Exten", "")
         if not self.directory.is_extension(ext):
-            return _NOTHING
-        return _some(self.lines.set_hint(ext, hint_status(msg.get("Status", ""))))
+            return NOTHING
+        self._input_seq[f"hint:{ext}"] = self._seq
+        return some(self.lines.set_hint(ext, hint_status(msg.get("Status", ""))))
 
-    # --- transitions ---------------------------------------------------------------------------------
-    def _start_ringing(self, call: Call, chan: Channel) -> list[CallEvent]:
-        ext = chan.extension
-        assert ext is not None
-        if ext in call.talking:
-            return _NOTHING
-        ringing = call.ringing.get(ext)
-        if ringing is not None:
-            ringing.add(chan.uniqueid)  # a second device of the same line: still one pop
-            return _NOTHING
-        call.ringing[ext] = {chan.uniqueid}
-        out: list[CallEvent] = [CallRinging(call.call_id, ext, self._caller_for(call, chan), chan.name)]
-        out.extend(_some(self.lines.set_from_channels(ext, LineStatus.RINGING, call.call_id)))
-        return out
+    def _on_contactstatus(self, msg: Msg) -> list[CallEvent]:
+        endpoint = msg.get("EndpointName") or msg.get("AOR", "")
+        status = msg.get("ContactStatus", "")
+        return self._registration(f"PJSIP/{endpoint}", status)
 
-    def _answered(self, call: Call, ext: str) -> list[CallEvent]:
-        if ext in call.talking:
-            return _NOTHING
-        call.talking.add(ext)
-        call.ringing.pop(ext, None)
-        out: list[CallEvent] = [CallAnswered(call.call_id, ext, self._caller_for(call, None))]
-        for other in list(call.ringing):
-            del call.ringing[other]
-            out.append(RingStopped(call.call_id, other, "answered_elsewhere"))
-        out.extend(_some(self.lines.set_from_channels(ext, LineStatus.TALKING, call.call_id)))
-        return out
+    def _on_peerstatus(self, msg: Msg) -> list[CallEvent]:
+        return self._registration(msg.get("Peer", ""), msg.get("PeerStatus", ""))
 
-    def _stop_ringing(self, call: Call, chan: Channel, reason: DismissReason) -> list[CallEvent]:
-        ext = chan.extension
-        assert ext is not None
-        ringing = call.ringing.get(ext)
-        if ringing is None or chan.uniqueid not in ringing:
-            return _NOTHING
-        ringing.discard(chan.uniqueid)
-        if ringing:
-            return _NOTHING  # another device of this line still rings
-        del call.ringing[ext]
-        return [RingStopped(call.call_id, ext, "answered_elsewhere" if call.talking else reason)]
-
-    def _ext_in_call(self, call: Call, ext: str) -> bool:
-        return any(self.channels[u].extension == ext for u in call.channels if u in self.channels)
-
-
-def _some(event: LineChanged | None) -> list[CallEvent]:
-    return [event] if event is not None else _NOTHING
+    def _registration(self, device: str, status: str) -> list[CallEvent]:
+        ext = self.directory.extension_of_device(device)
+        if ext is None or not status:
+            return NOTHING
+        registered = status.lower() not in _OFFLINE_CONTACT
+        return some(self.lines.set_registered(ext, registered=registered))
 
 
 def _int(text: str) -> int:
@@ -266,3 +339,6 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         return 0
+
+
+__all__ = ["ENDED_UNSEEN", "CallTracker"]

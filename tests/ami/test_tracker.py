@@ -7,8 +7,10 @@ from typing import TypeVar
 from cti_daemon.ami.call_events import (
     CallAnswered,
     CallEnded,
+    CallerChanged,
     CallEvent,
     CallRinging,
+    CallTransferred,
     LineChanged,
     LineStatus,
     Party,
@@ -162,6 +164,8 @@ def test_given_two_extensions_ringing_when_one_answers_then_the_other_is_told_an
     )
     pbx.dial_begin(trunk, a, "201&202")
     pbx.dial_begin(trunk, b, "201&202")
+    pbx.set_state(a, 5)
+    pbx.set_state(b, 5)
     pbx.set_state(a, 6)
     pbx.dial_end(trunk, b, "CANCEL")
     pbx.dial_end(trunk, a, "ANSWER")
@@ -183,3 +187,86 @@ def test_given_events_for_unknown_channels_then_nothing_breaks_and_nothing_is_in
         == []
     )
     assert tracker.handle({"Event": "DeviceStateChange", "Device": "PJSIP/trunk", "State": "INUSE"}) == []
+
+
+def _snapshot(uid: str, linkedid: str, channel: str, state: str, **ids: str) -> AmiMessage:
+    return {"Channel": channel, "ChannelState": state, "Uniqueid": uid, "Linkedid": linkedid, **ids}
+
+
+def test_given_a_ringing_call_when_the_callers_id_changes_then_the_ringing_pop_is_updated() -> None:
+    tracker = CallTracker(LineDirectory())
+    trunk = _snapshot("5.0", "5.0", "PJSIP/trunk-00000000", "4", CallerIDNum="89161234567", CallerIDName="")
+    tracker.handle({"Event": "Newchannel", **trunk})
+    rang = tracker.handle(
+        {"Event": "Newstate", **_snapshot("5.1", "5.0", "PJSIP/201-00000001", "5", CallerIDNum="201")}
+    )
+    assert _of(CallRinging, rang)[0].caller == Party("89161234567", "")
+    changed = tracker.handle({"Event": "NewCallerid", **trunk, "CallerIDName": "Иван"})
+    assert changed == [CallerChanged("5.0", Party("89161234567", "Иван"), ("201",))]
+    assert tracker.handle({"Event": "NewCallerid", **trunk, "CallerIDName": ""}) == []  # the name stays
+
+
+def test_given_a_call_adopted_mid_way_when_the_phones_connected_line_changes_then_the_pop_follows_it() -> (
+    None
+):
+    tracker = CallTracker(LineDirectory())
+    leg = _snapshot("6.1", "6.0", "PJSIP/202-00000001", "5", CallerIDNum="202", ConnectedLineNum="100")
+    rang = tracker.handle({"Event": "Newstate", **leg, "ConnectedLineName": "Reception"})
+    assert _of(CallRinging, rang)[0].caller == Party("100", "Reception")  # the first channel was never seen
+    changed = tracker.handle(
+        {"Event": "NewConnectedLine", **leg, "ConnectedLineNum": "+79161234567", "ConnectedLineName": "Ivan"}
+    )
+    assert changed == [CallerChanged("6.0", Party("+79161234567", "Ivan"), ("202",))]
+
+
+def test_given_list_items_among_live_events_then_the_tracker_takes_no_news_from_them() -> None:
+    tracker = CallTracker(LineDirectory())
+    item = {"Event": "DeviceStateChange", "ActionID": "f_lists-2", "Device": "PJSIP/100", "State": "INUSE"}
+    assert tracker.handle(item) == []
+    assert tracker.line_views() == []
+
+
+def test_given_a_redirected_call_then_its_view_names_the_caller_and_the_new_transferer_channel() -> None:
+    _, events = _replay("asterisk-22/d1_redirect")
+    tracker = CallTracker(LineDirectory())
+    views: list[tuple[str, ...]] = []
+    for msg in trace_messages("asterisk-22/d1_redirect"):
+        if "Event" in msg:
+            tracker.handle(msg)
+            view = tracker.call_view("1795423948.5")
+            if view is not None and view.talking and (not views or views[-1] != view.talking):
+                views.append(view.talking)
+                assert view.caller == Party("+79161234567", "Ivan Petrov")
+                assert view.caller_channel == "PJSIP/trunk-00000005"
+                assert view.transferer_channel == view.channel_of(view.talking[0])
+    assert views == [("100",), ("201",)]
+    assert _of(CallTransferred, events) == [CallTransferred("1795423948.5", "redirect", "100", "201")]
+
+
+def test_given_the_only_channel_of_a_call_moves_to_another_call_then_the_emptied_call_ends_as_merged() -> (
+    None
+):
+    tracker = CallTracker(LineDirectory())
+    tracker.handle(
+        {"Event": "Newchannel", **_snapshot("8.0", "8.0", "PJSIP/trunk-00000000", "6", CallerIDNum="1")}
+    )
+    tracker.handle({"Event": "Newchannel", **_snapshot("9.5", "9.5", "Local/201@internal-00000000;2", "6")})
+    moved = tracker.handle(
+        {"Event": "Newstate", **_snapshot("9.5", "8.0", "Local/201@internal-00000000;2", "6")}
+    )
+    assert moved == [CallEnded("9.5", 0, "merged into call 8.0")]
+    assert sorted(tracker.calls) == ["8.0"] and tracker.calls["8.0"].channels == {"8.0", "9.5"}
+
+
+def test_given_a_blind_transfer_under_way_then_the_view_says_so_until_the_target_answers() -> None:
+    tracker = CallTracker(LineDirectory())
+    seen: list[tuple[bool, str | None, tuple[str, ...]]] = []
+    for msg in trace_messages("asterisk-22/d2_blindtransfer"):
+        if "Event" in msg:
+            tracker.handle(msg)
+            view = tracker.call_view("1795423965.8")
+            if view is not None:
+                state = (view.transferring, view.transfer_target, view.talking)
+                if not seen or seen[-1] != state:
+                    seen.append(state)
+    assert seen == [(False, None, ()), (False, None, ("100",)), (True, "201", ()), (False, None, ("201",))]

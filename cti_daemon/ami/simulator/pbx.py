@@ -7,11 +7,13 @@ are small and synchronous; scenarios (scenarios.py) string them together with th
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 Headers = list[tuple[str, str]]
 Listener = Callable[[str, str, Headers], None]  # (event name, privilege, headers)
@@ -19,6 +21,7 @@ Listener = Callable[[str, str, Headers], None]  # (event name, privilege, header
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 CAUSE_TEXT = {
     3: "No route to destination",
+    4: "Service or option not available",
     16: "Normal Clearing",
     17: "User busy",
     19: "No user responding",
@@ -31,6 +34,7 @@ HINT_STATUS = {
     "BUSY": (2, "Busy"),
     "UNAVAILABLE": (4, "Unavailable"),
     "RINGING": (8, "Ringing"),
+    "RINGINUSE": (9, "InUse&Ringing"),
     "ONHOLD": (16, "Hold"),
 }
 QUEUE_MEMBER_STATUS = {
@@ -39,6 +43,7 @@ QUEUE_MEMBER_STATUS = {
     "BUSY": "3",
     "UNAVAILABLE": "5",
     "RINGING": "6",
+    "RINGINUSE": "7",
     "ONHOLD": "8",
 }
 
@@ -58,14 +63,28 @@ class SimChannel:
     conn_num: str = "<unknown>"
     conn_name: str = "<unknown>"
     bridge: str | None = None
+    application: str = ""
+    app_data: str = ""
+    created: float = field(default_factory=time.monotonic)
+    gone: asyncio.Event = field(default_factory=asyncio.Event)  # set once the channel is hung up
+    partner: SimChannel | None = None  # the other half of a Local pair
+    held: bool = False
 
 
 @dataclass(slots=True)
 class Endpoint:
+    """A PJSIP endpoint and how its (simulated) phone behaves when it rings."""
+
     extension: str
     name: str
     registered: bool = True
     device_state: str = "NOT_INUSE"
+    answer_after_s: float | None = 1.5  # None: rings until the caller or the dial gives up
+    busy: bool = False  # answers every new call "486 Busy Here"
+    call_waiting: bool = True  # False: busy while it has a call
+
+    def rejects(self) -> bool:
+        return self.busy or (not self.call_waiting and self.device_state in ("INUSE", "RINGINUSE", "ONHOLD"))
 
 
 @dataclass(slots=True)
@@ -95,10 +114,38 @@ class SimPbx:
         self._epoch = int(time.time())
         self._seq = 0
         self._chan_seq = 0
+        self._local_seq = 0
         self.trunk_state = "NOT_INUSE"
+        self.speed = 1.0  # every simulated delay is multiplied by this (tests run at 0.01)
+        self.quiet = False  # True: state changes, nobody hears of them (the AMI port is down)
+        self.dialing: dict[str, list[SimChannel]] = {}  # caller uniqueid -> the legs it rings
+        self.atxfers: dict[str, Any] = {}  # transferer uniqueid -> its attended transfer (flows.Atxfer)
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a call flow in the background (kept until it ends, cancelled by `cancel_flows`)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def cancel_flows(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds * self.speed)
+
+    def channel_named(self, name: str) -> SimChannel | None:
+        for chan in self.channels.values():
+            if chan.name == name:
+                return chan
+        return None
 
     # --- emission ------------------------------------------------------------------------------------
     def emit(self, event: str, privilege: str, headers: Headers) -> None:
+        if self.quiet:
+            return
         for listener in list(self.listeners):
             listener(event, privilege, headers)
 
@@ -118,6 +165,12 @@ class SimPbx:
         self._chan_seq += 1
         return name
 
+    def local_pair_names(self, target: str) -> tuple[str, str]:
+        """Local/201@internal-00000000;1 and ;2 (their own counter, as in Asterisk)."""
+        base = f"Local/{target}-{self._local_seq:08x}"
+        self._local_seq += 1
+        return f"{base};1", f"{base};2"
+
     # --- channels ------------------------------------------------------------------------------------
     def new_channel(
         self,
@@ -129,10 +182,11 @@ class SimPbx:
         exten: str,
         state: int,
         linkedid: str | None = None,
+        name: str | None = None,
     ) -> SimChannel:
         uid = self.new_uniqueid()
         chan = SimChannel(
-            self._channel_name(device),
+            name or self._channel_name(device),
             uid,
             linkedid or uid,
             device,
@@ -187,6 +241,7 @@ class SimPbx:
 
     def hangup(self, chan: SimChannel, cause: int, extra: Headers | None = None) -> None:
         self.channels.pop(chan.uniqueid, None)
+        chan.gone.set()
         self._chan_event(
             "Hangup",
             chan,
@@ -225,9 +280,12 @@ class SimPbx:
         ep = self.endpoints[extension]
         device = f"PJSIP/{extension}"
         states = [c.state for c in self.channels.values() if c.device == device]
+        in_use = any(state not in (0, 5) for state in states)
         if not ep.registered:
             new = "UNAVAILABLE"
-        elif 6 in states:
+        elif in_use and 5 in states:
+            new = "RINGINUSE"
+        elif in_use:
             new = "INUSE"
         elif 5 in states:
             new = "RINGING"

@@ -1,30 +1,28 @@
-"""Call scenarios for the simulated PBX, each the event sequence of the matching recording:
-inbound answered (b_inbound_answered), inbound abandoned (c_inbound_abandoned), reception unavailable
-(c2_reception_unavailable). Timings are scaled by `speed` so tests run in milliseconds."""
+"""Call scenarios of the simulated PBX, each the event sequence of a recording in tests/traces:
+
+| scenario | recording |
+|---|---|
+| registration: phones register and unregister | a_registration |
+| inbound answered / abandoned (caller hangs up) / reception unavailable | b_, c_inbound_abandoned, c2_ |
+| redirect, blind transfer, attended transfer to staff | d1_redirect, d2_blindtransfer, e_atxfer |
+| click to dial | h_originate |
+| staff busy: a blind transfer to a phone already in a call | (no recording: 486 Busy, cause 17) |
+
+The timings are the recordings'; `speed` scales them (tests run at 0.01).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import Any
 
-from cti_daemon.ami.simulator.pbx import SimBridge, SimChannel, SimPbx
+from cti_daemon.ami.simulator import flows, phones, transfers
+from cti_daemon.ami.simulator.flows import DID
+from cti_daemon.ami.simulator.pbx import SimChannel, SimPbx
 
-DID = "74950001122"
-_DIAL_VARS = [
-    "DIALSTATUS",
-    "DIALEDPEERNUMBER",
-    "DIALEDPEERNAME",
-    "ANSWEREDTIME",
-    "ANSWEREDTIME_MS",
-    "DIALEDTIME",
-    "DIALEDTIME_MS",
-    "RINGTIME",
-    "RINGTIME_MS",
-    "PROGRESSTIME",
-    "PROGRESSTIME_MS",
-]
-_RTP_VARS = ["RTPAUDIOQOS", "RTPAUDIOQOSJITTER", "RTPAUDIOQOSLOSS", "RTPAUDIOQOSRTT", "RTPAUDIOQOSMES"]
+__all__ = ["DID", "SCENARIOS", "CallHandle", "InboundCall", "Scenario", "place_inbound"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +33,7 @@ class InboundCall:
     did: str = DID
     answer: bool = True
     ring_s: float = 2.0
-    talk_s: float = 5.0
+    talk_s: float | None = 5.0  # None: the caller stays until something else ends the call
 
 
 @dataclass(slots=True)
@@ -45,160 +43,224 @@ class CallHandle:
     call_id: str
     caller: SimChannel
     dest: SimChannel | None = None
-    ringing_at: float | None = None  # loop time the DialBegin was written
+    ringing_at: float | None = None  # loop time the phone started ringing
+    answered: asyncio.Event | None = None
+
+    def __post_init__(self) -> None:
+        self.answered = asyncio.Event()
 
 
 async def place_inbound(
     pbx: SimPbx, call: InboundCall, *, speed: float = 1.0, started: asyncio.Future[CallHandle] | None = None
 ) -> CallHandle:
-    """Run one inbound call to its end. `started` resolves once the phone rings (tests wait on it)."""
-    trunk = pbx.new_channel(
-        "PJSIP/trunk",
-        caller_num=call.number,
-        caller_name=call.name,
-        context="from-trunk",
-        exten=call.did,
-        state=4,
-    )
+    """Run one inbound call to its end. `started` resolves once the phone rings (or the call failed)."""
+    trunk = flows.inbound(pbx, call.number, call.name, call.did)
     handle = CallHandle(trunk.linkedid, trunk)
-    pbx.varset(trunk, "SIPDOMAIN", "127.0.0.1")
-    pbx.newexten(trunk, "NoOp", f"Inbound call from {call.number} to DID {call.did}")
-    trunk.priority = 2
-    pbx.newexten(trunk, "Dial", f"PJSIP/{call.extension},30,tT")
-    for var in _DIAL_VARS:
-        pbx.varset(trunk, var, "")
-    endpoint = pbx.endpoints.get(call.extension)
-    if endpoint is None or not endpoint.registered:
-        await _unavailable(pbx, trunk, started, handle)
-        return handle
-    dest = pbx.new_channel(
-        f"PJSIP/{call.extension}",
-        caller_num=call.extension,
-        caller_name=endpoint.name,
-        context="internal",
-        exten="s",
-        state=0,
-        linkedid=trunk.linkedid,
+
+    def ringing(dest: SimChannel) -> None:
+        handle.dest = dest
+        handle.ringing_at = asyncio.get_running_loop().time()
+        if started is not None and not started.done():
+            started.set_result(handle)
+
+    if not call.answer:
+        pbx.spawn(_caller_gives_up(pbx, trunk, call.ring_s * speed))
+    status, dest = await flows.dial(
+        pbx, trunk, call.extension, ring_s=call.ring_s * speed, answer=call.answer, on_ringing=ringing
     )
-    handle.dest = dest
-    pbx.varset(dest, "DIALEDPEERNUMBER", call.extension)
-    dest.exten = call.did
-    pbx.newexten(dest, "AppDial", "(Outgoing Line)")
-    pbx.connected_line(dest, call.number, call.name)
-    handle.ringing_at = asyncio.get_running_loop().time()
-    pbx.dial_begin(trunk, dest, call.extension)
-    pbx.connected_line(trunk, call.extension, endpoint.name)
-    pbx.set_state(dest, 5)
-    pbx.refresh_endpoint(call.extension)
-    pbx.varset(trunk, "RINGTIME", "0")
-    pbx.varset(trunk, "RINGTIME_MS", "2")
-    pbx.set_trunk("INUSE")
-    pbx.dial_state(trunk, dest, "RINGING")
     if started is not None and not started.done():
         started.set_result(handle)
-    await asyncio.sleep(call.ring_s * speed)
-    if not call.answer:
-        _caller_cancels(pbx, trunk, dest, call.extension)
+    if dest is None:
+        await asyncio.sleep(0)
+        flows.dial_failed(pbx, trunk, status)
         return handle
-    if trunk.uniqueid not in pbx.channels or dest.uniqueid not in pbx.channels:
-        return handle  # hung up from outside (a test, a transfer) while ringing
-    bridge = answer(pbx, trunk, dest, call.extension)
-    await asyncio.sleep(call.talk_s * speed)
-    if trunk.uniqueid in pbx.channels and trunk.bridge == bridge.id:
-        caller_hangs_up(pbx, trunk, dest, call.extension)
+    assert handle.answered is not None
+    handle.answered.set()
+    if call.talk_s is not None:
+        await pbx.sleep(call.talk_s * speed)
+        flows.hangup(pbx, trunk, 16)
     return handle
 
 
-def answer(pbx: SimPbx, trunk: SimChannel, dest: SimChannel, extension: str) -> SimBridge:
-    pbx.set_state(dest, 6)
-    pbx.varset(trunk, "DIALSTATUS", "ANSWER")
-    pbx.refresh_endpoint(extension)
-    pbx.varset(trunk, "DIALEDPEERNAME", dest.name)
-    pbx.varset(trunk, "DIALEDPEERNUMBER", extension)
-    pbx.dial_end(trunk, dest, "ANSWER")
-    pbx.set_state(trunk, 6)
-    bridge = pbx.bridge_create()
-    dest.exten = ""
-    pbx.newexten(dest, "AppDial", "(Outgoing Line)")
-    pbx.bridge_enter(bridge, dest)
-    pbx.bridge_enter(bridge, trunk)
-    pbx.varset(dest, "BRIDGEPEER", trunk.name)
-    pbx.varset(trunk, "BRIDGEPEER", dest.name)
-    for var in _RTP_VARS:
-        pbx.varset(trunk, var, "ssrc=0;themssrc=0;lp=0;rxjitter=0.000000")
-        pbx.varset(dest, f"{var}BRIDGED", "ssrc=0;themssrc=0;lp=0;rxjitter=0.000000")
-    return bridge
+async def _caller_gives_up(pbx: SimPbx, trunk: SimChannel, after_s: float) -> None:
+    await pbx.sleep(after_s)
+    flows.hangup(pbx, trunk, 127)
 
 
-def caller_hangs_up(pbx: SimPbx, trunk: SimChannel, dest: SimChannel, extension: str) -> None:
-    pbx.hangup_request(trunk, 16)
-    pbx.varset(trunk, "BRIDGEPEER", "")
-    _cdr(pbx, trunk, dest, "ANSWERED")
-    bridge = pbx.bridges.get(trunk.bridge or "")
-    if bridge is not None:
-        pbx.bridge_leave(bridge, trunk)
-    pbx.varset(trunk, "DIALSTATUS", "ANSWER")
-    pbx.hangup_request(trunk, 16, soft=True)
-    pbx.hangup(trunk, 16)
-    pbx.set_trunk("NOT_INUSE")
-    if bridge is not None:
-        pbx.bridge_leave(bridge, dest)
-        for var in _RTP_VARS:
-            pbx.varset(dest, var, "ssrc=0;themssrc=0;lp=0;rxjitter=0.000000")
-        pbx.bridge_destroy(bridge)
-    pbx.hangup(dest, 16)
-    pbx.refresh_endpoint(extension)
+async def _answered_at_reception(pbx: SimPbx, call: InboundCall) -> tuple[CallHandle, SimChannel] | None:
+    """The start of every transfer scenario: reception answers; returns the call and reception's channel."""
+    handle = await place_inbound(pbx, InboundCall(call.number, call.name, ring_s=call.ring_s, talk_s=None))
+    if handle.dest is None or handle.dest.uniqueid not in pbx.channels:
+        return None
+    return handle, handle.dest
 
 
-def _caller_cancels(pbx: SimPbx, trunk: SimChannel, dest: SimChannel, extension: str) -> None:
-    if trunk.uniqueid not in pbx.channels:
-        return
-    pbx.hangup_request(trunk, 127)
-    if dest.uniqueid in pbx.channels:
-        pbx.dial_end(trunk, dest, "CANCEL")
-    pbx.varset(trunk, "DIALSTATUS", "CANCEL")
-    pbx.hangup_request(trunk, 16, soft=True)
-    if dest.uniqueid in pbx.channels:
-        pbx.hangup(dest, 127)
-        pbx.refresh_endpoint(extension)
-    _cdr(pbx, trunk, dest, "NO ANSWER")
-    pbx.hangup(trunk, 127)
-    pbx.set_trunk("NOT_INUSE")
+async def _talk_then_hang_up(pbx: SimPbx, caller: SimChannel, talk_s: float) -> None:
+    await pbx.sleep(talk_s)
+    flows.hangup(pbx, caller, 16)
 
 
-async def _unavailable(
-    pbx: SimPbx, trunk: SimChannel, started: asyncio.Future[CallHandle] | None, handle: CallHandle
+async def _until(pbx: SimPbx, ready: Callable[[], bool | None], limit_s: float = 40.0) -> bool:
+    """Poll the PBX's state (flows run in other tasks) until `ready` says True or None (give up)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s * pbx.speed
+    while loop.time() < deadline:
+        verdict = ready()
+        if verdict is not False:
+            return bool(verdict)
+        await asyncio.sleep(0.002)
+    return False
+
+
+async def _until_bridged_with(pbx: SimPbx, caller: SimChannel, extension: str) -> bool:
+    """Until the caller talks with `extension` (directly, or through a Local pair after an attended
+    transfer); False when the caller is gone first."""
+
+    def check() -> bool | None:
+        if caller.uniqueid not in pbx.channels:
+            return None
+        device = f"PJSIP/{extension}"
+        return any(
+            c.device == device and c.state == 6 and c.linkedid == caller.linkedid
+            for c in pbx.channels.values()
+        ) and (caller.bridge is not None)
+
+    return await _until(pbx, check)
+
+
+# --- scenarios -----------------------------------------------------------------------------------------
+async def registration(pbx: SimPbx) -> None:
+    """a_registration: phones start unregistered; 100 and 201 register, unregister, 100 again."""
+    for ext in ("100", "201"):
+        pbx.endpoints[ext].registered = False
+        pbx.endpoints[ext].device_state = "UNAVAILABLE"
+    for step, ext in (
+        (phones.register, "100"),
+        (phones.register, "201"),
+        (phones.unregister, "201"),
+        (phones.unregister, "100"),
+        (phones.register, "100"),
+        (phones.register, "100"),  # a refresh: only the security events
+    ):
+        await pbx.sleep(1.0)
+        step(pbx, ext)
+
+
+async def inbound_answered(pbx: SimPbx, call: InboundCall) -> None:
+    await place_inbound(pbx, call)
+
+
+async def inbound_abandoned(pbx: SimPbx, call: InboundCall) -> None:
+    await place_inbound(pbx, InboundCall(call.number, call.name, answer=False, ring_s=6.0))
+
+
+async def transfer_to_staff(
+    pbx: SimPbx, call: InboundCall, *, mode: str, target: str = "201", talk_s: float = 8.0
 ) -> None:
-    pbx.varset(trunk, "DIALSTATUS", "CHANUNAVAIL")
-    if started is not None and not started.done():
-        started.set_result(handle)
-    await asyncio.sleep(0)
-    pbx.hangup(trunk, 3, [("TechCause", "404")])
+    """Reception answers, talks 2 s, moves the caller to `target`; the caller talks, then hangs up."""
+    answered = await _answered_at_reception(pbx, call)
+    if answered is None:
+        return
+    handle, reception = answered
+    await pbx.sleep(2.0)
+    if reception.uniqueid not in pbx.channels:
+        return
+    if mode == "redirect":
+        transfers.redirect(pbx, handle.caller, "internal", target)
+    elif mode == "blind":
+        transfers.blind_transfer(pbx, reception, "internal", target)
+    else:
+        pbx.spawn(transfers.atxfer(pbx, reception, "internal", target))
+        if await _until_consulted(pbx, reception):
+            await pbx.sleep(7.0)
+            flows.hangup(pbx, reception, 16)  # the receptionist hangs up: the transfer completes
+    if await _until_bridged_with(pbx, handle.caller, target):
+        await _talk_then_hang_up(pbx, handle.caller, talk_s)
 
 
-def _cdr(pbx: SimPbx, trunk: SimChannel, dest: SimChannel, disposition: str) -> None:
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    pbx.emit(
-        "Cdr",
-        "cdr,all",
-        [
-            ("AccountCode", ""),
-            ("Source", trunk.caller_num),
-            ("Destination", trunk.exten),
-            ("DestinationContext", trunk.context),
-            ("CallerID", f'"{trunk.caller_name}" <{trunk.caller_num}>'),
-            ("Channel", trunk.name),
-            ("DestinationChannel", dest.name),
-            ("LastApplication", "Dial"),
-            ("LastData", f"{dest.device},30,tT"),
-            ("StartTime", now),
-            ("AnswerTime", now),
-            ("EndTime", now),
-            ("Duration", "0"),
-            ("BillableSeconds", "0"),
-            ("Disposition", disposition),
-            ("AMAFlags", "DOCUMENTATION"),
-            ("UniqueID", trunk.uniqueid),
-            ("UserField", ""),
-        ],
+async def _until_consulted(pbx: SimPbx, transferer: SimChannel) -> bool:
+    """Until the target of the attended transfer answered; False if the transfer ended first."""
+    await asyncio.sleep(0)  # the atxfer flow starts in its own task
+
+    def check() -> bool | None:
+        state = pbx.atxfers.get(transferer.uniqueid)
+        if state is None or transferer.uniqueid not in pbx.channels:
+            return None
+        return state.target is not None
+
+    return await _until(pbx, check)
+
+
+async def staff_busy(pbx: SimPbx, call: InboundCall, target: str = "201") -> None:
+    """201 is on a call (one line, no call waiting); reception blind-transfers a second caller to 201,
+    whose phone answers 486 Busy Here: the second caller is hung up with cause 17 (User busy)."""
+    pbx.endpoints[target].call_waiting = False
+    first = pbx.spawn(
+        transfer_to_staff(
+            pbx, InboundCall("+79035550001", ring_s=call.ring_s), mode="blind", target=target, talk_s=20.0
+        )
     )
+    await _until(pbx, lambda: pbx.endpoints[target].device_state == "INUSE")
+    await transfer_to_staff(pbx, call, mode="blind", target=target)
+    await first
+
+
+async def click_to_dial(pbx: SimPbx, _call: InboundCall) -> None:
+    """h_originate, without the AMI client: 201 clicks to call reception, talks, hangs up."""
+    answered, _, chan = await transfers.originate(
+        pbx, "PJSIP/201", "internal", "100", caller_id=("201", "Click2Call"), timeout_s=20.0
+    )
+    if answered and await _until_bridged_with(pbx, chan, "100"):
+        await pbx.sleep(4.0)
+        flows.hangup(pbx, chan, 16, by="ami")  # as the recording's client did: Action Hangup
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    about: str
+    run: Callable[[SimPbx, InboundCall], Coroutine[Any, Any, None]]
+    recording: str | None = None
+
+
+async def _reg(pbx: SimPbx, _call: InboundCall) -> None:
+    await registration(pbx)
+
+
+async def _unavailable(pbx: SimPbx, call: InboundCall) -> None:
+    pbx.endpoints["100"].registered = False
+    pbx.endpoints["100"].device_state = "UNAVAILABLE"
+    await place_inbound(pbx, call)
+
+
+def _transfer(mode: str) -> Callable[[SimPbx, InboundCall], Coroutine[Any, Any, None]]:
+    async def run(pbx: SimPbx, call: InboundCall) -> None:
+        await transfer_to_staff(pbx, call, mode=mode)
+
+    return run
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "registration": Scenario("phones 100 and 201 register and unregister", _reg, "a_registration"),
+    "inbound": Scenario(
+        "reception (100) answers after 2 s, the caller hangs up 5 s later",
+        inbound_answered,
+        "b_inbound_answered",
+    ),
+    "inbound-abandoned": Scenario(
+        "reception rings; the caller hangs up after 6 s", inbound_abandoned, "c_inbound_abandoned"
+    ),
+    "reception-unavailable": Scenario(
+        "reception's phone is not registered: cause 3", _unavailable, "c2_reception_unavailable"
+    ),
+    "redirect": Scenario(
+        "reception answers, the caller is redirected to 201", _transfer("redirect"), "d1_redirect"
+    ),
+    "blind-transfer": Scenario(
+        "reception answers and blind-transfers the caller to 201", _transfer("blind"), "d2_blindtransfer"
+    ),
+    "attended-transfer": Scenario(
+        "reception consults 201, then hangs up: the transfer completes", _transfer("attended"), "e_atxfer"
+    ),
+    "staff-busy": Scenario("a blind transfer to 201 while 201 is on another call: 486, cause 17", staff_busy),
+    "click-to-dial": Scenario("201 clicks to call reception (Originate)", click_to_dial, "h_originate"),
+}

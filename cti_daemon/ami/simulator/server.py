@@ -1,8 +1,10 @@
 """The AMI server of the simulated PBX: a real TCP listener speaking Asterisk's manager protocol.
 
 Login with a credentials check (a wrong secret is answered after a delay and the connection closed, as
-Asterisk does), Ping, Logoff, Events and Filter; further actions are registered by name (`actions`).
-Control hooks let tests play the bad cases: refuse connections, go silent, close mid-frame.
+Asterisk does), Ping, Logoff, Events and Filter, and the call and list actions of `actions.py`; more can
+be registered by name (`actions`). The AMI user's write privileges are checked ("Permission denied").
+Control hooks let tests play the bad cases: refuse connections, go silent, close mid-frame, stop and
+start again booting (logins accepted, DeviceStateList "Invalid/unknown command" until `finish_boot`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Self
 
 from cti_daemon import logs
 from cti_daemon.ami.frames import AmiMessage, FrameReader
+from cti_daemon.ami.simulator import actions as call_actions
+from cti_daemon.ami.simulator import flows
 from cti_daemon.ami.simulator.pbx import Headers, SimPbx
 
 log = logs.get("cti.simulator")
@@ -109,6 +113,7 @@ class AmiServer:
         username: str = "cti",
         secret: str = "secret",  # noqa: S107 - the simulator's default, as in the recorded traces
         login_failure_delay_s: float = 1.0,
+        write: tuple[str, ...] = ("call", "originate", "system"),
     ) -> None:
         self.pbx = pbx
         self.host = host
@@ -116,6 +121,8 @@ class AmiServer:
         self.username = username
         self.secret = secret
         self.login_failure_delay_s = login_failure_delay_s
+        self.write = write
+        self.booting = False
         self.sessions: set[AmiSession] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.actions: dict[str, ActionHandler] = {
@@ -125,6 +132,7 @@ class AmiServer:
             "events": self._events,
             "filter": self._filter,
         }
+        call_actions.install(self)
         self.logins = 0
         self.failed_logins = 0
         self._server: asyncio.Server | None = None
@@ -145,8 +153,10 @@ class AmiServer:
         for task in list(self.tasks):
             task.cancel()
 
-    async def start(self) -> None:
-        """Listen (again) on the same port."""
+    async def start(self, *, booting: bool = False) -> None:
+        """Listen (again) on the same port. `booting`: as Asterisk just after a restart, logins are taken
+        but FullyBooted only comes with `finish_boot()` and DeviceStateList is an unknown command."""
+        self.booting = booting
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: AmiSession(self), self.host, self.port, reuse_address=True
@@ -163,6 +173,39 @@ class AmiServer:
         self.drop_connections()
 
     # --- control hooks for tests ---------------------------------------------------------------------
+    async def shut_down(self, *, restart: bool = True) -> None:
+        """As `core restart now` with a call up: every channel is hung up (SoftHangupRequest cause 4),
+        then Event: Shutdown, then the sockets close and the port stops listening."""
+        for chan in list(self.pbx.channels.values()):
+            if chan.uniqueid in self.pbx.channels:
+                self.pbx.hangup_request(chan, 4, soft=True)
+                flows.hangup(self.pbx, chan, 4, by="ami")
+        self.pbx.cancel_flows()
+        self.pbx.emit(
+            "Shutdown", "system,all", [("Shutdown", "Cleanly"), ("Restart", "True" if restart else "False")]
+        )
+        await asyncio.sleep(0)
+        await self.stop()
+
+    def finish_boot(self) -> None:
+        self.booting = False
+        for session in self.sessions:
+            if session.authenticated:
+                session.write(self._fully_booted())
+
+    def _fully_booted(self) -> bytes:
+        uptime = str(int(time.time() - self._started) + 60)
+        return encode(
+            "Event",
+            "FullyBooted",
+            [
+                ("Privilege", "system,all"),
+                ("Uptime", uptime),
+                ("LastReload", uptime),
+                ("Status", "Fully Booted"),
+            ],
+        )
+
     def drop_connections(self) -> None:
         for session in list(self.sessions):
             session.close()
@@ -189,6 +232,10 @@ class AmiServer:
         handler = self.actions.get(name)
         if handler is None:
             session.respond(action, "Error", [("Message", "Invalid/unknown command")])
+            return None
+        needs = call_actions.WRITE_CLASS.get(name)
+        if needs is not None and needs not in self.write:
+            session.respond(action, "Error", [("Message", "Permission denied")])
             return None
         return handler(session, action)
 
@@ -223,19 +270,8 @@ class AmiServer:
         session.events_on = action.get("Events", "on").lower() != "off"
         session.respond(action, "Success", [("Message", "Authentication accepted")])
         session.authenticated = True
-        uptime = str(int(time.time() - self._started) + 60)
-        session.write(
-            encode(
-                "Event",
-                "FullyBooted",
-                [
-                    ("Privilege", "system,all"),
-                    ("Uptime", uptime),
-                    ("LastReload", uptime),
-                    ("Status", "Fully Booted"),
-                ],
-            )
-        )
+        if not self.booting:
+            session.write(self._fully_booted())
         self.pbx.emit(
             "SuccessfulAuth",
             "security,all",
