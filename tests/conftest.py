@@ -140,7 +140,7 @@ def daemon_config(*, ami_port: int, mqtt_url: str, db_url: str, **sections: dict
         ami={
             "port": ami_port,
             "secret": Secret(AMI_SECRET),
-            "ping_interval_s": 1.0,
+            "ping_interval_s": 5.0,  # a loaded CI machine must not look like a dead PBX
             "reconnect_max_delay_s": 1.0,
             "connect_timeout_s": 2.0,
         },
