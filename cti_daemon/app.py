@@ -18,8 +18,11 @@ from cti_daemon.ami.tracker import CallTracker
 from cti_daemon.api.health import Component, HealthProbe
 from cti_daemon.api.server import ApiServer
 from cti_daemon.config import Config
+from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
+from cti_daemon.crm.identity_cache import IdentityCache
 from cti_daemon.crm.numbers import NumberRules
+from cti_daemon.crm.search import CustomerSearch
 from cti_daemon.crm.store import Store, StoreError, open_store
 from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink
@@ -58,7 +61,17 @@ class Daemon:
             international_prefixes=config.phone.international_prefix,
             internal_max_digits=config.phone.internal_max_digits,
         )
-        self.identifier = Identifier(self.store, rules, clock=clock)
+        self.identifier = Identifier(
+            self.store,
+            rules,
+            clock=clock,
+            cache=IdentityCache(
+                ttl_s=config.database.identify_cache_ttl_s,
+                max_entries=config.database.identify_cache_max_entries,
+            ),
+        )
+        self.search = CustomerSearch(self.store, rules)  # GET /api/v1/customers?q=
+        self.cards = CustomerCards(self.store)  # GET /api/v1/customers/{id}
         self.mqtt = MqttLink(
             config.mqtt,
             status_topic=topics.daemon_status(node),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
 from cti_daemon.crm.models import Contact, Customer, Document, Phone
@@ -277,14 +277,22 @@ class CustomerCards:
             )
             if customer is None:
                 return None
+            last, recent = (
+                await session.execute(
+                    select(
+                        func.max(Contact.created_at),
+                        func.count(Contact.id).filter(Contact.created_at >= since),
+                    ).where(Contact.customer_id == customer_id)
+                )
+            ).one()
             contacts = (
                 await session.scalars(
                     select(Contact)
                     .where(Contact.customer_id == customer_id)
                     .order_by(Contact.created_at.desc(), Contact.id.desc())
+                    .limit(self._recent)
                 )
             ).all()
-        times = [aware(k.created_at) for k in contacts]
         docs = sorted(customer.documents, key=lambda d: (aware(d.opened_at) or _EPOCH, d.id), reverse=True)
         card = CustomerCard(
             customer.id,
@@ -296,8 +304,8 @@ class CustomerCards:
                 for v in sorted(customer.vehicles, key=lambda v: v.id)
             ],
             [DocumentCard(d.id, d.kind, d.number, d.status, d.purpose, aware(d.opened_at)) for d in docs],
-            times[0] if times else None,
-            sum(1 for t in times if t and t >= since),
+            aware(last),
+            int(recent or 0),
         )
         return CustomerDetail(
             card=card,
@@ -312,6 +320,6 @@ class CustomerCards:
                     aware(k.created_at) or _EPOCH,
                     k.responsible_employee_id,
                 )
-                for k in contacts[: self._recent]
+                for k in contacts
             ],
         )
