@@ -185,10 +185,12 @@ def _sqlite_queries(terms: list[_Term], max_matches: int) -> list[Select[str, st
         if term.mode == "like":
             by_pattern.setdefault(term.value.casefold(), []).append(term.field)
     for pattern, fields in by_pattern.items():
+        # `id IN (the FTS rowids)` makes SQLite read the FTS index first; written as a join, its planner
+        # may walk search_terms by field and probe the FTS table once per row (hundreds of ms).
+        found = select(_search_fts.c.rowid).where(_search_fts.c.value.like(pattern))
         hits = (
             select(_search_terms.c.customer_id, _search_terms.c.field)
-            .select_from(_search_fts.join(_search_terms, _search_terms.c.id == _search_fts.c.rowid))
-            .where(_search_fts.c.value.like(pattern), _search_terms.c.field.in_(fields))
+            .where(_search_terms.c.id.in_(found), _search_terms.c.field.in_(fields))
             .limit((max_matches + 1) * len(fields))
             .subquery()
         )
