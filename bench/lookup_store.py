@@ -4,10 +4,10 @@ kept (SQLite: a file in bench/.cache/; PostgreSQL: a database of its own on the 
 The schema is the daemon's migrations (`Store.upgrade_schema`), so the benchmark measures the real
 indexes. Rows go in the fast way: SQLite with plain sqlite3 `executemany` (journal and fsync off, search
 triggers lifted during the load, then the search index filled and the FTS index rebuilt in one pass);
-PostgreSQL with COPY, the trigram indexes built after the load. The cache key carries the schema head
+PostgreSQL with COPY, the trigram indexes built after the load. The cache key is a hash of the migrations
 and this generator's version, so a change rebuilds instead of measuring a stale store.
 
-Data: names from 60 first names and 600 surnames (Cyrillic and Latin, male and female forms), every 15th
+Data: names from 60 first names and 120 surname roots with their endings (Cyrillic and Latin), every 15th
 customer a company; one mobile number each (customer i owns `number_of(i)`), every 10th a second
 (landline) number, every 100th shares its number with the customer before; 70% with one car and 15%
 with two; 30% with an open and 20% with a closed document; 0 to 2 contacts each over 200 days.
@@ -15,6 +15,7 @@ with two; 30% with an open and 20% with a closed document; 0 to 2 contacts each 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sqlite3
 import sys
@@ -24,10 +25,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cti_daemon.crm import schema
+from cti_daemon.crm.migrations import sqlite_search
 from cti_daemon.crm.normalize import name_key, phone_key, plate_key
 from cti_daemon.crm.store import open_store
 
 GENERATOR = "g3"
+MIGRATIONS = Path(schema.__file__).with_name("migrations")
 CACHE = Path(__file__).resolve().parent / ".cache"
 CHUNK = 50_000
 STRIDE = 7_654_321  # odd, not a multiple of 5: i -> i * STRIDE mod 10^9 is a bijection
@@ -203,8 +206,16 @@ def _progress(what: str, done: int, total: int, started: float) -> None:
 
 
 # --- SQLite ----------------------------------------------------------------------------------------------
+def cache_key() -> str:
+    """Changes with the migrations' text and this generator: a stale store is never measured."""
+    digest = hashlib.sha256(GENERATOR.encode())
+    for path in sorted(MIGRATIONS.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def sqlite_path(customers: int) -> Path:
-    return CACHE / f"lookup-{customers}-{schema.head()}-{GENERATOR}.sqlite"
+    return CACHE / f"lookup-{customers}-{cache_key()}.sqlite"
 
 
 async def ensure_sqlite(customers: int) -> Path:
@@ -242,10 +253,9 @@ async def _build_sqlite(customers: int, path: Path) -> None:
         _progress("sqlite", min(customers, lo + CHUNK), customers, started)
     db.execute("COMMIT")
     sys.stderr.write("\n  search index...")
-    from cti_daemon.crm.migrations.sqlite_search import CREATE  # noqa: PLC0415
-
-    db.execute(CREATE[-1])  # fill search_terms from the tables
-    db.execute("INSERT INTO search_fts (search_fts) VALUES ('rebuild')")
+    db.execute(sqlite_search.FILL)  # search_terms from the tables, then each field's FTS index
+    for statement in sqlite_search.FILL_FTS:
+        db.execute(statement)
     for (sql,) in triggers:
         db.execute(sql)
     db.execute("ANALYZE")
@@ -257,7 +267,7 @@ async def _build_sqlite(customers: int, path: Path) -> None:
 
 # --- PostgreSQL ------------------------------------------------------------------------------------------
 def postgres_name(customers: int) -> str:
-    return f"cti_bench_lookup_{customers}_{schema.head()}_{GENERATOR}"
+    return f"cti_bench_lookup_{customers}_{cache_key()}"
 
 
 async def ensure_postgres(server_url: str, customers: int) -> str:

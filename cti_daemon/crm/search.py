@@ -13,14 +13,16 @@ considered per search; past that the page says `capped` and the receptionist typ
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, column, literal, select, table
+from sqlalchemy import Select, column, func, literal, select, table
 
 from cti_daemon.crm.cards import VehicleCard
+from cti_daemon.crm.migrations.sqlite_search import FTS_TABLES
 from cti_daemon.crm.models import Customer, Phone, Vehicle
 from cti_daemon.crm.normalize import digits, name_key, plate_key, vin_key
 from cti_daemon.crm.numbers import NumberRules
@@ -30,9 +32,10 @@ MIN_PART = 3
 MAX_QUERY = 200
 MAX_LIMIT = 200
 _PHONE_TEXT = re.compile(r"^[\d\s()+\-.%_]+$")
+# What a VIN or a plate can be typed with: Latin letters, digits, the Cyrillic look-alikes, separators.
+_CAR_TEXT = re.compile(r"^[0-9A-Za-zАВЕКМНОРСТУХавекмнорстух\s\-.%_]+$")
 
 _search_terms = table("search_terms", column("id"), column("customer_id"), column("field"))
-_search_fts = table("search_fts", column("rowid"), column("value"))
 
 
 class SearchError(ValueError):
@@ -82,13 +85,11 @@ def parse(q: str, rules: NumberRules) -> list[_Term]:
         return _exact(text[1:].strip(), rules)
     pattern = text if "%" in text else f"%{text}%"
     terms = []
-    keys: list[tuple[str, Callable[[str], str]]] = [
-        ("name", name_key),
-        ("vin", vin_key),
-        ("plate", plate_key),
-    ]
+    keys: list[tuple[str, Callable[[str], str]]] = [("name", name_key)]
     if _PHONE_TEXT.match(text) and any(c.isdigit() for c in text):
-        keys.insert(1, ("phone", digits))
+        keys.append(("phone", digits))
+    if _CAR_TEXT.match(text):  # not for "Иван Пет%" or "-307»", whose letters no VIN or plate has
+        keys += [("vin", vin_key), ("plate", plate_key)]
     for name, key in keys:
         value = _like(pattern, key)
         if max((len(part) for part in re.split(r"[%_]", value)), default=0) >= MIN_PART:
@@ -111,9 +112,8 @@ def _exact(value: str, rules: NumberRules) -> list[_Term]:
     number = rules.classify(value)
     if number.e164 is not None:
         terms.append(_Term("phone", "exact", number.e164))
-    for name, key in (("vin", vin_key), ("plate", plate_key)):
-        if key(value):
-            terms.append(_Term(name, "exact", key(value)))
+    if _CAR_TEXT.match(value):
+        terms += [_Term("vin", "exact", vin_key(value)), _Term("plate", "exact", plate_key(value))]
     return terms
 
 
@@ -130,15 +130,13 @@ class CustomerSearch:
         if offset < 0:
             raise SearchError("offset must not be negative")
         terms = parse(q, self._rules)
-        sqlite = self._store.dialect == "sqlite"
-        queries = _sqlite_queries(terms, self.max_matches) if sqlite else _generic_queries(terms)
-        capped_at = self.max_matches + 1
         matched: dict[str, tuple[str, list[str]]] = {}
         async with self._store.session() as session:
-            for query in queries:
-                for cid, name, fld in await session.execute(query.limit(capped_at)):
-                    matched.setdefault(cid, (name, []))[1].append(fld)
-            capped = len(matched) > self.max_matches
+            if self._store.dialect == "sqlite":
+                capped = await _sqlite_candidates(session, terms, self.max_matches, matched)
+            else:
+                capped = await _generic_candidates(session, terms, self.max_matches, matched)
+            capped = capped or len(matched) > self.max_matches
             ordered = sorted(matched, key=lambda cid: (matched[cid][0], cid))[: self.max_matches]
             window = ordered[offset : offset + limit]
             items = await _summaries(session, window, matched) if window else []
@@ -153,53 +151,70 @@ class CustomerSearch:
         )
 
 
-def _generic_queries(terms: list[_Term]) -> list[Select[str, str, str]]:
-    """One statement per field on the tables' search keys (PostgreSQL: pg_trgm GIN and B-tree indexes)."""
-    out: list[Select[str, str, str]] = []
+Matched = dict[str, tuple[str, list[str]]]  # customer id -> (name key, fields that matched)
+
+
+def _keep(matched: Matched, rows: Any) -> None:
+    for cid, name, fld in rows:
+        matched.setdefault(cid, (name, []))[1].append(fld)
+
+
+def _table_query(term: _Term) -> Select[str, str, str]:
+    """The customers a term finds through the tables' search keys (B-tree for `=`, else pg_trgm GIN)."""
+    column_of = {
+        "name": Customer.name_search,
+        "phone": Phone.e164 if term.mode == "exact" else Phone.digits,
+        "vin": Vehicle.vin,
+        "plate": Vehicle.plate_key,
+    }[term.field]
+    cond = column_of == term.value if term.mode == "exact" else column_of.like(term.value)
+    if term.field == "name":
+        return select(Customer.id, Customer.name_search, literal("name")).where(cond)
+    owner = Phone.customer_id if term.field == "phone" else Vehicle.customer_id
+    return select(Customer.id, Customer.name_search, literal(term.field)).where(
+        Customer.id.in_(select(owner).where(cond).distinct())
+    )
+
+
+async def _generic_candidates(session: Any, terms: list[_Term], max_matches: int, matched: Matched) -> bool:
     for term in terms:
-        column_of = {
-            "name": Customer.name_search,
-            "phone": Phone.e164 if term.mode == "exact" else Phone.digits,
-            "vin": Vehicle.vin,
-            "plate": Vehicle.plate_key,
-        }[term.field]
-        cond = column_of == term.value if term.mode == "exact" else column_of.like(term.value)
-        if term.field == "name":
-            out.append(select(Customer.id, Customer.name_search, literal("name")).where(cond))
-            continue
-        owner = Phone.customer_id if term.field == "phone" else Vehicle.customer_id
-        out.append(
-            select(Customer.id, Customer.name_search, literal(term.field)).where(
-                Customer.id.in_(select(owner).where(cond).distinct())
+        _keep(matched, await session.execute(_table_query(term).limit(max_matches + 1)))
+    return False
+
+
+async def _sqlite_candidates(session: Any, terms: list[_Term], max_matches: int, matched: Matched) -> bool:
+    """`=` through the tables' B-tree indexes; patterns through the FTS5 trigram index of their fields,
+    read first and at most so far (a common fragment like "ова" must not read 100,000 index entries)."""
+    for term in terms:
+        if term.mode == "exact":
+            _keep(matched, await session.execute(_table_query(term).limit(max_matches + 1)))
+    groups: dict[tuple[str, str], list[str]] = {}
+    for term in terms:
+        if (
+            term.mode == "like"
+        ):  # the index ignores case: fields whose patterns differ only by case share a read
+            groups.setdefault((FTS_TABLES[term.field], term.value.casefold()), []).append(term.field)
+    capped = False
+    for (fts_name, pattern), fields in groups.items():
+        fts = table(fts_name, column("rowid"), column("value"))
+        bound = (max_matches + 1) * 2  # a customer may hold a pattern twice (two phones, VIN and plate)
+        ids = (
+            (await session.execute(select(fts.c.rowid).where(fts.c.value.like(pattern)).limit(bound)))
+            .scalars()
+            .all()
+        )
+        capped = capped or len(ids) >= bound
+        if ids:
+            found = select(func.json_each(json.dumps(ids)).table_valued("value").c.value)
+            _keep(
+                matched,
+                await session.execute(
+                    select(Customer.id, Customer.name_search, _search_terms.c.field)
+                    .join(_search_terms, _search_terms.c.customer_id == Customer.id)
+                    .where(_search_terms.c.id.in_(found), _search_terms.c.field.in_(fields))
+                ),
             )
-        )
-    return out
-
-
-def _sqlite_queries(terms: list[_Term], max_matches: int) -> list[Select[str, str, str]]:
-    """SQLite: exact terms as above; LIKE terms through the FTS5 trigram index, one statement for the
-    fields whose patterns read the same (the index ignores case)."""
-    out = _generic_queries([t for t in terms if t.mode == "exact"])
-    by_pattern: dict[str, list[str]] = {}
-    for term in terms:
-        if term.mode == "like":
-            by_pattern.setdefault(term.value.casefold(), []).append(term.field)
-    for pattern, fields in by_pattern.items():
-        # `id IN (the FTS rowids)` makes SQLite read the FTS index first; written as a join, its planner
-        # may walk search_terms by field and probe the FTS table once per row (hundreds of ms).
-        found = select(_search_fts.c.rowid).where(_search_fts.c.value.like(pattern))
-        hits = (
-            select(_search_terms.c.customer_id, _search_terms.c.field)
-            .where(_search_terms.c.id.in_(found), _search_terms.c.field.in_(fields))
-            .limit((max_matches + 1) * len(fields))
-            .subquery()
-        )
-        out.append(
-            select(Customer.id, Customer.name_search, hits.c.field)
-            .join(hits, hits.c.customer_id == Customer.id)
-            .distinct()
-        )
-    return out
+    return capped
 
 
 async def _summaries(

@@ -277,6 +277,7 @@ async def test_given_employees_then_lines_and_purpose_groups_follow_the_file(
     ].extension == "201"  # column absent: kept
 
 
+@pytest.mark.usefixtures("cli_logging")
 def test_given_the_command_line_then_exit_codes_say_all_taken_some_refused_or_unusable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -109,6 +109,7 @@ async def test_given_a_database_from_the_spine_then_db_upgrade_takes_it_over_and
         await store.dispose()
 
 
+@pytest.mark.usefixtures("cli_logging")
 def test_given_db_upgrade_on_the_command_line_then_it_says_what_it_did_and_is_idempotent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -119,6 +120,7 @@ def test_given_db_upgrade_on_the_command_line_then_it_says_what_it_did_and_is_id
     assert f"schema is up to date (revision {schema.head()})" in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("cli_logging")
 def test_given_an_unreachable_database_then_db_upgrade_exits_1_without_the_password(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

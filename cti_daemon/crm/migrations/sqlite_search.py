@@ -2,13 +2,40 @@
 phone's digits, each vehicle's VIN and plate), an FTS5 trigram index over it, and triggers that keep both
 in step with the tables, whoever writes to them.
 
-The FTS5 table is "external content" keyed by `search_terms.id`, an INTEGER PRIMARY KEY: such a rowid never
-changes, even across VACUUM (the customers' and vehicles' implicit rowids may).
+The FTS5 tables (one for names, one for phones, one for VINs and plates) are "external content" keyed by
+`search_terms.id`, an INTEGER PRIMARY KEY: such a rowid never changes, even across VACUUM (the customers'
+and vehicles' implicit rowids may). A later migration that rebuilds customers, phones or vehicles in batch
+mode (copy and rename) drops their triggers with them and must create them again (TABLE_TRIGGERS).
 """
 
 from __future__ import annotations
 
-CREATE = [
+# Which FTS table indexes which search_terms.field: a query reads only the index of the fields it can
+# match, so a LIMIT on the index scan bounds the work without losing matches of another field.
+FTS_TABLES = {
+    "name": "search_fts_name",
+    "phone": "search_fts_phone",
+    "vin": "search_fts_car",
+    "plate": "search_fts_car",
+}
+_FIELDS_OF = {"search_fts_name": "'name'", "search_fts_phone": "'phone'", "search_fts_car": "'vin', 'plate'"}
+
+
+def _route(row: str, command: str) -> str:
+    """One INSERT per FTS table, taken only by the rows of its fields."""
+    if command == "insert":
+        return "\n".join(
+            f"INSERT INTO {fts} (rowid, value) SELECT {row}.id, {row}.value WHERE {row}.field IN ({fields});"
+            for fts, fields in _FIELDS_OF.items()
+        )
+    return "\n".join(
+        f"INSERT INTO {fts} ({fts}, rowid, value) SELECT 'delete', {row}.id, {row}.value "
+        f"WHERE {row}.field IN ({fields});"
+        for fts, fields in _FIELDS_OF.items()
+    )
+
+
+TABLES = [
     """CREATE TABLE search_terms (
         id INTEGER PRIMARY KEY,
         customer_id VARCHAR(64) NOT NULL,
@@ -18,20 +45,21 @@ CREATE = [
     )""",
     "CREATE INDEX ix_search_terms_ref ON search_terms (field, ref)",
     "CREATE INDEX ix_search_terms_customer ON search_terms (customer_id)",
-    "CREATE VIRTUAL TABLE search_fts USING fts5("
-    "value, content='search_terms', content_rowid='id', tokenize='trigram')",
-    # The FTS index follows search_terms (the FTS5 manual's external-content triggers).
-    """CREATE TRIGGER search_terms_ai AFTER INSERT ON search_terms BEGIN
-        INSERT INTO search_fts (rowid, value) VALUES (new.id, new.value);
-    END""",
-    """CREATE TRIGGER search_terms_ad AFTER DELETE ON search_terms BEGIN
-        INSERT INTO search_fts (search_fts, rowid, value) VALUES ('delete', old.id, old.value);
-    END""",
-    """CREATE TRIGGER search_terms_au AFTER UPDATE ON search_terms BEGIN
-        INSERT INTO search_fts (search_fts, rowid, value) VALUES ('delete', old.id, old.value);
-        INSERT INTO search_fts (rowid, value) VALUES (new.id, new.value);
-    END""",
-    # search_terms follows the tables.
+    *(
+        f"CREATE VIRTUAL TABLE {fts} USING fts5("
+        "value, content='search_terms', content_rowid='id', tokenize='trigram')"
+        for fts in _FIELDS_OF
+    ),
+]
+# The FTS indexes follow search_terms (the FTS5 manual's external-content triggers, routed by field).
+FTS_TRIGGERS = [
+    f"CREATE TRIGGER search_terms_ai AFTER INSERT ON search_terms BEGIN\n{_route('new', 'insert')}\nEND",
+    f"CREATE TRIGGER search_terms_ad AFTER DELETE ON search_terms BEGIN\n{_route('old', 'delete')}\nEND",
+    f"CREATE TRIGGER search_terms_au AFTER UPDATE ON search_terms BEGIN\n{_route('old', 'delete')}\n"
+    f"{_route('new', 'insert')}\nEND",
+]
+# search_terms follows the tables.
+TABLE_TRIGGERS = [
     """CREATE TRIGGER customers_search_ai AFTER INSERT ON customers BEGIN
         INSERT INTO search_terms (customer_id, field, ref, value)
         VALUES (new.id, 'name', new.id, new.name_search);
@@ -71,10 +99,16 @@ CREATE = [
         DELETE FROM search_terms WHERE field = 'vin' AND ref = old.id;
         DELETE FROM search_terms WHERE field = 'plate' AND ref = old.id;
     END""",
-    # Rows already in the tables (a database upgraded from the spine).
-    """INSERT INTO search_terms (customer_id, field, ref, value)
+]
+# Rows already in the tables (a database upgraded from the spine, a bulk load).
+FILL = """INSERT INTO search_terms (customer_id, field, ref, value)
         SELECT id, 'name', id, name_search FROM customers
         UNION ALL SELECT customer_id, 'phone', CAST(id AS TEXT), digits FROM phones
         UNION ALL SELECT customer_id, 'vin', id, vin FROM vehicles WHERE vin IS NOT NULL
-        UNION ALL SELECT customer_id, 'plate', id, plate_key FROM vehicles WHERE plate_key IS NOT NULL""",
+        UNION ALL SELECT customer_id, 'plate', id, plate_key FROM vehicles WHERE plate_key IS NOT NULL"""
+# The FTS indexes of rows put in search_terms while their triggers were away (a bulk load).
+FILL_FTS = [
+    f"INSERT INTO {fts} (rowid, value) SELECT id, value FROM search_terms WHERE field IN ({fields})"  # noqa: S608
+    for fts, fields in _FIELDS_OF.items()
 ]
+CREATE = [*TABLES, *FTS_TRIGGERS, *TABLE_TRIGGERS, FILL]
