@@ -10,6 +10,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError
+
 from cti_daemon import logs
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.frames import AmiMessage
@@ -22,6 +24,7 @@ from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
 from cti_daemon.crm.numbers import NumberRules
+from cti_daemon.crm.schema import head as schema_head
 from cti_daemon.crm.search import CustomerSearch
 from cti_daemon.crm.store import Store, StoreError, open_store
 from cti_daemon.mqtt import payloads
@@ -109,6 +112,7 @@ class Daemon:
     async def __aenter__(self) -> Self:
         try:
             self._stack.push_async_callback(self.store.dispose)
+            await self._check_schema()
             await self._load_directory()
             self.outbound.daemon_status(online=True, ami_connected=False, since=self.clock())
             await self._stack.enter_async_context(self.mqtt)
@@ -139,11 +143,25 @@ class Daemon:
         """Until AMI, MQTT and the store have all been up at once (what READY=1 tells systemd)."""
         await asyncio.wait_for(self._ready.wait(), timeout)
 
+    async def _check_schema(self) -> None:
+        try:
+            revision = await self.store.schema_revision()
+        except (StoreError, OSError):
+            return  # the store's absence is reported by the directory and the health probe
+        if revision != schema_head():
+            log.warning(
+                "store.schema_outdated",
+                revision=revision,
+                expected=schema_head(),
+                fix="cti-daemon db upgrade",
+            )
+
     async def _load_directory(self) -> bool:
         try:
             owners = await self.store.line_owners()
-        except (StoreError, OSError) as exc:
-            log.warning("directory.unavailable", reason=str(exc), effect="pops wait for the employee list")
+        except (StoreError, OSError, DBAPIError) as exc:  # DBAPIError: e.g. a schema not created yet
+            reason = str(exc).splitlines()[0]
+            log.warning("directory.unavailable", reason=reason, effect="pops wait for the employee list")
             return False
         self.directory.replace(owners)
         log.info("directory.loaded", employees=len(owners))

@@ -93,6 +93,11 @@ class Store:
         async with self.connection() as conn:
             return await conn.run_sync(schema.upgrade)
 
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (None: empty, or made before the migrations)."""
+        async with self.connection() as conn:
+            return await conn.run_sync(schema.current)
+
     async def create_schema(self) -> None:
         """The same migrations as `cti-daemon db upgrade` (tests and the demo call this)."""
         await self.upgrade_schema()

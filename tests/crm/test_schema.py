@@ -3,6 +3,7 @@ twice changes nothing, and a database made by the spine's `create_all` is taken 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 
+from cti_daemon.app import Daemon
 from cti_daemon.cli import main as cli_main
 from cti_daemon.crm import schema
 from cti_daemon.crm.identify import Identifier
@@ -18,6 +20,8 @@ from cti_daemon.crm.models import Base
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.crm.search import CustomerSearch
 from cti_daemon.crm.store import Store, open_store
+from cti_daemon.demo.broker import LocalBroker
+from tests.conftest import Sim, daemon_config
 
 
 def _ours(obj: Any, name: str | None, kind: str, _reflected: bool, _compare_to: Any) -> bool:
@@ -158,3 +162,16 @@ async def test_given_the_journal_tables_then_a_contact_keeps_its_notes_events_an
         theirs.status = "missed"
         with pytest.raises(StaleDataError):
             await second.commit()
+
+
+async def test_given_a_database_never_upgraded_then_the_daemon_says_to_run_db_upgrade(
+    tmp_path: Path, sim: Sim, broker: LocalBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    config = daemon_config(ami_port=sim.port, mqtt_url=broker.url, db_url=db_url)
+    async with Daemon(config) as daemon:
+        await daemon.wait_ready(10)  # AMI, MQTT and the database answer: only the schema is missing
+    events = [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.startswith("{")]
+    outdated = [e for e in events if e["event"] == "store.schema_outdated"]
+    assert outdated and outdated[0]["revision"] is None and outdated[0]["fix"] == "cti-daemon db upgrade"
+    assert any(e["event"] == "directory.unavailable" and "no such table" in e["reason"] for e in events)
