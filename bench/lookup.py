@@ -126,6 +126,9 @@ async def bare_postgres(url: str, calls: list[tuple[str, str | None]]) -> list[f
         await conn.close()
 
 
+SEARCH_KINDS = ("name part", "phone digits", "VIN end", "plate", "name LIKE")
+
+
 def search_queries(customers: int, n: int) -> list[tuple[str, str | None]]:
     """(query, the customer id it must find or None for broad name queries), from the store's own rows."""
     rng = random.Random(9)
@@ -173,6 +176,8 @@ async def search_run(store: Store, queries: list[tuple[str, str | None]]) -> lis
     samples = await timed([lambda q=q, e=e: one(q, e) for q, e in queries])  # type: ignore[misc]
     if missed:
         print(f"  !! {missed} searches did not find their customer", flush=True)
+    by_kind = {kind: samples[k :: len(SEARCH_KINDS)] for k, kind in enumerate(SEARCH_KINDS)}
+    print("  search p99 by kind: " + ", ".join(f"{k} {pct(v, 0.99):.1f} ms" for k, v in by_kind.items() if v))
     return samples
 
 

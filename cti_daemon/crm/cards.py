@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from cti_daemon.crm.models import Contact, Customer, Document, Phone
@@ -110,8 +110,7 @@ class CardReader:
                 await self._store.sqlite_read(lambda conn: _sqlite_cards(conn, e164, since))
             )
         if self._store.dialect == "postgresql":
-            async with self._store.connection() as conn:
-                rows = (await conn.execute(_PG_CARDS, {"e164": e164, "since": since})).all()
+            rows = await self._store.pg_fetch(_PG_CARDS, e164, since)
             return by_latest_contact([_pg_card(r) for r in rows])
         return by_latest_contact(await _orm_cards(self._store, e164, since))
 
@@ -175,8 +174,7 @@ def _sqlite_cards(conn: sqlite3.Connection, e164: str, since: datetime) -> list[
     return cards
 
 
-_PG_CARDS = text(
-    """
+_PG_CARDS = """
     SELECT c.id, c.name, c.kind, c.crm_service, c.crm_sales, c.crm_parts,
       (SELECT json_agg(json_build_array(v.id, v.vin, v.plate, v.model, v.year) ORDER BY v.id)
          FROM vehicles v WHERE v.customer_id = c.id) AS vehicles,
@@ -186,29 +184,30 @@ _PG_CARDS = text(
       h.last, h.recent
     FROM customers c
     LEFT JOIN LATERAL (
-      SELECT max(k.created_at) AS last, count(*) FILTER (WHERE k.created_at >= :since) AS recent
+      SELECT max(k.created_at) AS last, count(*) FILTER (WHERE k.created_at >= $2) AS recent
       FROM contacts k WHERE k.customer_id = c.id
     ) h ON true
-    WHERE c.id IN (SELECT p.customer_id FROM phones p WHERE p.e164 = :e164)
-    """
-)
+    WHERE c.id IN (SELECT p.customer_id FROM phones p WHERE p.e164 = $1)
+"""
 
 
 def _pg_card(row: Any) -> CustomerCard:
-    vehicles = json.loads(row.vehicles) if isinstance(row.vehicles, str) else row.vehicles or []
-    docs = json.loads(row.docs) if isinstance(row.docs, str) else row.docs or []
+    # SQLAlchemy's asyncpg dialect registers a JSON codec on its connections; a bare one returns text.
+    vehicles, docs = (
+        (json.loads(v) if isinstance(v, str) else v) or [] for v in (row["vehicles"], row["docs"])
+    )
     return CustomerCard(
-        row.id,
-        row.name,
-        row.kind,
-        _crm(row.crm_service, row.crm_sales, row.crm_parts),
+        row["id"],
+        row["name"],
+        row["kind"],
+        _crm(row["crm_service"], row["crm_sales"], row["crm_parts"]),
         [VehicleCard(*v) for v in vehicles],
         [
             DocumentCard(d[0], d[1], d[2], d[3], d[4], datetime.fromisoformat(d[5]) if d[5] else None)
             for d in docs
         ],
-        aware(row.last),
-        int(row.recent or 0),
+        aware(row["last"]),
+        int(row["recent"] or 0),
     )
 
 

@@ -35,7 +35,7 @@ _PHONE_TEXT = re.compile(r"^[\d\s()+\-.%_]+$")
 # What a VIN or a plate can be typed with: Latin letters, digits, the Cyrillic look-alikes, separators.
 _CAR_TEXT = re.compile(r"^[0-9A-Za-zАВЕКМНОРСТУХавекмнорстух\s\-.%_]+$")
 
-_search_terms = table("search_terms", column("id"), column("customer_id"), column("field"))
+_search_terms = table("search_terms", column("id"), column("customer_id"), column("field"), column("value"))
 
 
 class SearchError(ValueError):
@@ -204,16 +204,21 @@ async def _sqlite_candidates(session: Any, terms: list[_Term], max_matches: int,
             .all()
         )
         capped = capped or len(ids) >= bound
-        if ids:
-            found = select(func.json_each(json.dumps(ids)).table_valued("value").c.value)
-            _keep(
-                matched,
-                await session.execute(
-                    select(Customer.id, Customer.name_search, _search_terms.c.field)
-                    .join(_search_terms, _search_terms.c.customer_id == Customer.id)
-                    .where(_search_terms.c.id.in_(found), _search_terms.c.field.in_(fields))
-                ),
+        if not ids:
+            continue
+        found = select(func.json_each(json.dumps(ids)).table_valued("value").c.value)
+        if fields == ["name"]:  # a name term's value is the name key: no need to visit the customers
+            query = select(_search_terms.c.customer_id, _search_terms.c.value, _search_terms.c.field)
+        else:
+            query = select(Customer.id, Customer.name_search, _search_terms.c.field).join(
+                _search_terms, _search_terms.c.customer_id == Customer.id
             )
+        _keep(
+            matched,
+            await session.execute(
+                query.where(_search_terms.c.id.in_(found), _search_terms.c.field.in_(fields))
+            ),
+        )
     return capped
 
 

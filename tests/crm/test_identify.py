@@ -222,3 +222,45 @@ async def test_given_a_customer_with_documents_then_the_card_lists_open_ones_new
     assert card.vehicles == [VehicleCard("v-1", "XW8ZZZ61ZKG000001", "А001АА77", "Polo", 2020)]
     assert card.crm_status == {"service": "active", "parts": "customer"}
     assert (card.contacts_90d, card.last_contact_at) == (1, NOW - timedelta(days=3))
+
+
+@pytest.mark.parametrize("recent_first", [True, False])
+async def test_given_two_owners_of_a_number_then_the_one_contacted_last_comes_first(
+    store: Store, recent_first: bool
+) -> None:
+    async with store.session() as session, session.begin():
+        for cid in ("c-a", "c-b"):
+            session.add(Customer(id=cid, name=f"Owner {cid}"))
+        await session.flush()
+        for cid in ("c-a", "c-b"):
+            session.add(Phone(customer_id=cid, raw="89165550000", e164="+79165550000"))
+        latest, earlier = ("c-b", "c-a") if recent_first else ("c-a", "c-b")
+        session.add(Contact(customer_id=latest, created_at=NOW - timedelta(days=1)))
+        session.add(Contact(customer_id=earlier, created_at=NOW - timedelta(days=5)))
+        session.add(Contact(customer_id=earlier, created_at=NOW - timedelta(days=6)))
+    result = await Identifier(store, NumberRules("RU"), clock=lambda: NOW).identify("+7 916 555-00-00")
+    assert [c.id for c in result.candidates] == [latest, earlier]
+    assert [c.contacts_90d for c in result.candidates] == [1, 2]
+
+
+async def test_given_postgres_drops_our_connections_then_identification_never_raises_and_recovers(
+    seeded: Store,
+) -> None:
+    if seeded.dialect != "postgresql":
+        pytest.skip("PostgreSQL's server-side disconnect")
+    import asyncpg  # noqa: PLC0415
+
+    identifier = Identifier(seeded, NumberRules("RU"), clock=lambda: NOW)
+    assert (await identifier.identify("89162215279")).identified
+    database = seeded.engine.url.database
+    admin = await asyncpg.connect(str(seeded.engine.url.set(drivername="postgresql", database="postgres")))
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", database
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    results = [await identifier.identify("89162215279") for _ in range(3)]
+    assert all(r.identified or (r.reason or "").startswith("customer store unavailable") for r in results)
+    assert results[-1].identified
