@@ -169,6 +169,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # 64 MiB of pages per connection (default 2 MiB): the search indexes of a large store stay in memory.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
