@@ -126,6 +126,7 @@ class Daemon:
             raise
         # What start-up built (modules, phone metadata, adapters) lives as long as the daemon: keep it out of
         # the collector's full passes, which cost 20-40 ms on that heap and would land on a pop or a lookup.
+        gc.collect()  # garbage first: what is frozen is never collected
         gc.freeze()
         return self
 
