@@ -118,7 +118,7 @@ def _exact(value: str, rules: NumberRules) -> list[_Term]:
 
 
 class CustomerSearch:
-    def __init__(self, store: Store, rules: NumberRules, *, max_matches: int = 1000) -> None:
+    def __init__(self, store: Store, rules: NumberRules, *, max_matches: int = 500) -> None:
         self._store = store
         self._rules = rules
         self.max_matches = max_matches
