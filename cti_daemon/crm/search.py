@@ -7,8 +7,9 @@ character); a value without either matches any part of a value (`ari` = `%ari%`)
 must be at least 3 letters or digits long, which is also what the trigram indexes need.
 
 The terms are always bound parameters. PostgreSQL answers from pg_trgm GIN indexes on the search keys,
-SQLite from an FTS5 trigram index (`migrations/sqlite_search.py`). At most `max_matches` customers are
-considered per search; past that the page says `capped` and the receptionist types more.
+SQLite from FTS5 trigram indexes, one per field group (`migrations/sqlite_search.py`). At most
+`max_matches` customers are considered per search; past that the page says `capped` and the receptionist
+types more.
 """
 
 from __future__ import annotations
