@@ -31,5 +31,8 @@ bench-pop: $(STAMP)
 	@scripts/ensure-mosquitto
 	$(BIN)/python bench/ring_to_pop.py $(ARGS)
 
+bench-lookup: $(STAMP)
+	$(BIN)/python bench/lookup.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

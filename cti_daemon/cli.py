@@ -56,6 +56,25 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--status", help="ask for this presence status on connect (available, busy, away...)")
     agent.add_argument("--note", help="a note with --status")
 
+    imp = sub.add_parser(
+        "import",
+        help="load customers, documents or employees from a CSV file",
+        description="Columns, in any order (extra ones ignored): "
+        "customers: customer_id,name,kind,tax_id,phones,vin,plate,model,year,crm_service,crm_sales,crm_parts "
+        "(phones separated by ';', one row per vehicle); "
+        "documents: document_id,customer_id,kind,number,status,purpose,owner_employee_id,opened_at,vin; "
+        "employees: id,name,login,extension,devices,purposes. Re-importing updates, never duplicates. "
+        "Exit 0: every row taken; 1: some rows refused (listed on stderr with their lines), the import "
+        "stopped part-way, or no database; 2: unusable file or header.",
+    )
+    imp.add_argument("kind", choices=["customers", "documents", "employees"])
+    imp.add_argument("file", type=Path, help="the CSV file (UTF-8 or Windows-1251, comma-separated)")
+    imp.add_argument("--config", type=Path)
+    imp.add_argument(
+        "--encoding", default="auto", choices=["auto", "utf-8", "utf-8-sig", "cp1251"], help="default: detect"
+    )
+    imp.add_argument("--batch-size", type=int, default=2000, help="rows per transaction (default 2000)")
+
     sim = sub.add_parser("simulate-pbx", help="the PBX simulator alone: an AMI server on loopback")
     sim.add_argument("--listen", default="127.0.0.1:5038", help="HOST:PORT (default 127.0.0.1:5038)")
     sim.add_argument("--scenario", default="inbound", help="what the PBX does (see --list-scenarios)")
@@ -119,22 +138,66 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     logs.configure(
         level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
     )
+    from cti_daemon.crm.schema import UpgradeResult  # noqa: PLC0415
     from cti_daemon.crm.store import StoreError, open_store  # noqa: PLC0415
 
-    async def main() -> None:
+    async def main() -> UpgradeResult:
         store = open_store(cfg.database.url)
         try:
-            await store.create_schema()
+            return await store.upgrade_schema()
         finally:
             await store.dispose()
 
     try:
-        asyncio.run(main())
+        result = asyncio.run(main())
     except (StoreError, OSError) as exc:
         sys.stderr.write(f"db upgrade: cannot reach the database: {exc}\n")
         return EXIT_FAILED
-    print("db upgrade: schema is up to date")
+    if result.adopted:
+        print("db upgrade: a database from before the migrations was taken over (revision 0001)")
+    if result.changed:
+        print(f"db upgrade: migrated from {result.before or 'an empty database'} to {result.after}")
+    else:
+        print(f"db upgrade: schema is up to date (revision {result.after})")
     return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        cfg = _load(args.config, require_secret=False)
+    except config_mod.ConfigError as exc:
+        return _report(exc)
+    if args.batch_size < 1:
+        sys.stderr.write("import: --batch-size must be at least 1\n")
+        return EXIT_USAGE
+    logs.configure(level="warning", fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()])
+    from cti_daemon.crm.importing import command  # noqa: PLC0415
+    from cti_daemon.crm.numbers import NumberRules  # noqa: PLC0415
+    from cti_daemon.crm.store import open_store  # noqa: PLC0415
+
+    rules = NumberRules(
+        cfg.phone.default_region,
+        international_prefixes=cfg.phone.international_prefix,
+        internal_max_digits=cfg.phone.internal_max_digits,
+    )
+
+    async def main() -> int:
+        store = open_store(cfg.database.url)
+        try:
+            return await command.run(
+                store,
+                args.kind,
+                args.file,
+                rules=rules,
+                encoding=args.encoding,
+                batch_size=args.batch_size,
+                out=sys.stdout,
+                err=sys.stderr,
+            )
+        finally:
+            await store.dispose()
+
+    return asyncio.run(main())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -210,6 +273,7 @@ COMMANDS = {
     "check-config": cmd_check_config,
     "demo": cmd_demo,
     "db": cmd_db_upgrade,
+    "import": cmd_import,
     "simulate-pbx": cmd_simulate_pbx,
     "agent": cmd_agent,
 }

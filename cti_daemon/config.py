@@ -54,6 +54,9 @@ class MqttConfig:
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
     url: str = "sqlite+aiosqlite:///var/lib/cti-daemon/cti.db"
+    # Identification answers are kept this long in the daemon's memory (0 turns the cache off).
+    identify_cache_ttl_s: float = 60.0
+    identify_cache_max_entries: int = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +313,10 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("mqtt.outbox_limit", "must be at least 1")
     if not (config.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))):
         bad("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    if config.database.identify_cache_ttl_s < 0:
+        bad("database.identify_cache_ttl_s", "must be 0 (no cache) or more seconds")
+    if config.database.identify_cache_max_entries < 1:
+        bad("database.identify_cache_max_entries", "must be at least 1")
     host, sep, port = config.http.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         bad("http.listen", f"must be host:port, not {config.http.listen!r}")

@@ -127,7 +127,7 @@ def configure(
     numeric = getattr(logging, level.upper(), logging.INFO)
     root.setLevel(numeric)
     # Libraries chatter at INFO about every reconnect; we log those events ourselves, with fields.
-    for noisy in ("panoramisk", "amqtt", "transitions", "aiohttp.access", "aiosqlite", "asyncio"):
+    for noisy in ("panoramisk", "amqtt", "transitions", "aiohttp.access", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
 
     structlog.configure(

@@ -1,13 +1,33 @@
 """The store's schema (SQLAlchemy 2 typed ORM). Relationships never lazy-load: async code must say what
-it loads (`selectinload`), and a forgotten one raises instead of blocking the event loop."""
+it loads (`selectinload`), and a forgotten one raises instead of blocking the event loop.
+
+The schema itself is made by the migrations in `crm/migrations/` (`cti-daemon db upgrade`); a test checks
+that these models and the migrated database agree on both backends.
+
+Search keys (`name_search`, `digits`, `plate_key`, and `vin` itself) are derived from the values as
+entered by `crm/normalize.py`: set by validators here for ORM writes, and computed by the importers for
+their bulk writes.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from cti_daemon.crm.normalize import name_key, phone_key, plate_key, vin_key
 from cti_daemon.ids import uuid7
 
 
@@ -20,11 +40,13 @@ class Customer(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    name_search: Mapped[str] = mapped_column(String(300), index=True, default="")
     kind: Mapped[str] = mapped_column(String(16), default="person")  # person | company
     tax_id: Mapped[str | None] = mapped_column(String(32), index=True)
     crm_service: Mapped[str | None] = mapped_column(String(64))
     crm_sales: Mapped[str | None] = mapped_column(String(64))
     crm_parts: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     phones: Mapped[list[Phone]] = relationship(
         back_populates="customer", lazy="raise", cascade="all, delete-orphan"
@@ -36,6 +58,11 @@ class Customer(Base):
         back_populates="customer", lazy="raise", cascade="all, delete-orphan"
     )
 
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_search = name_key(value)
+        return value
+
 
 class Phone(Base):
     __tablename__ = "phones"
@@ -45,9 +72,17 @@ class Phone(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     raw: Mapped[str] = mapped_column(String(64))  # as entered
     e164: Mapped[str | None] = mapped_column(String(20))
+    digits: Mapped[str] = mapped_column(String(64), default="")  # normalize.phone_key(raw, e164)
     kind: Mapped[str] = mapped_column(String(16), default="mobile")
 
     customer: Mapped[Customer] = relationship(back_populates="phones", lazy="raise")
+
+    @validates("raw", "e164")
+    def _keep_digits(self, key: str, value: str | None) -> str | None:
+        raw = value if key == "raw" else self.raw
+        e164 = value if key == "e164" else self.e164
+        self.digits = phone_key(raw or "", e164)
+        return value
 
 
 class Vehicle(Base):
@@ -55,12 +90,22 @@ class Vehicle(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=uuid7)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    vin: Mapped[str | None] = mapped_column(String(17), index=True)
-    plate: Mapped[str | None] = mapped_column(String(16), index=True)
+    vin: Mapped[str | None] = mapped_column(String(17), index=True)  # normalize.vin_key: Latin capitals
+    plate: Mapped[str | None] = mapped_column(String(16), index=True)  # as entered (often Cyrillic)
+    plate_key: Mapped[str | None] = mapped_column(String(16), index=True)  # normalize.plate_key(plate)
     model: Mapped[str | None] = mapped_column(String(120))
     year: Mapped[int | None] = mapped_column(Integer)
 
     customer: Mapped[Customer] = relationship(back_populates="vehicles", lazy="raise")
+
+    @validates("vin")
+    def _normal_vin(self, _key: str, value: str | None) -> str | None:
+        return vin_key(value) or None if value is not None else None
+
+    @validates("plate")
+    def _keep_plate_key(self, _key: str, value: str | None) -> str | None:
+        self.plate_key = plate_key(value) or None if value is not None else None
+        return value
 
 
 class Document(Base):
@@ -73,7 +118,7 @@ class Document(Base):
     number: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
     purpose: Mapped[str | None] = mapped_column(String(24))
-    owner_employee_id: Mapped[str | None] = mapped_column(String(64))
+    owner_employee_id: Mapped[str | None] = mapped_column(String(64), index=True)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     vehicle_id: Mapped[str | None] = mapped_column(String(64))
 
@@ -88,7 +133,10 @@ class Employee(Base):
     login: Mapped[str | None] = mapped_column(String(64), unique=True)
     extension: Mapped[str | None] = mapped_column(String(16), index=True)
     devices: Mapped[str] = mapped_column(Text, default="")  # AMI device names separated by spaces
-    purposes: Mapped[str] = mapped_column(Text, default="")  # purpose codes separated by spaces
+
+    purpose_links: Mapped[list[EmployeePurpose]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="EmployeePurpose.purpose_code"
+    )
 
     def device_list(self) -> tuple[str, ...]:
         listed = tuple(self.devices.split())
@@ -96,18 +144,136 @@ class Employee(Base):
             return listed
         return (f"PJSIP/{self.extension}",) if self.extension else ()
 
+    def purpose_codes(self) -> tuple[str, ...]:
+        """Needs `selectinload(Employee.purpose_links)`."""
+        return tuple(link.purpose_code for link in self.purpose_links)
+
+
+class Purpose(Base):
+    """The first level: the five built-in purposes of seed 003 (service, showroom, shop, feedback, other)."""
+
+    __tablename__ = "purposes"
+
+    code: Mapped[str] = mapped_column(String(24), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    subs: Mapped[list[SubPurpose]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="SubPurpose.position"
+    )
+
+
+class SubPurpose(Base):
+    """The configurable second level ("Цели контактов"): e.g. service -> maintenance, warranty repair."""
+
+    __tablename__ = "sub_purposes"
+    __table_args__ = (UniqueConstraint("purpose_code", "code", name="uq_sub_purposes_purpose_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    purpose_code: Mapped[str] = mapped_column(ForeignKey("purposes.code", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(48))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class EmployeePurpose(Base):
+    """Which employees take contacts of which purpose (the purpose group)."""
+
+    __tablename__ = "employee_purposes"
+
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True)
+    purpose_code: Mapped[str] = mapped_column(
+        ForeignKey("purposes.code", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+BUILTIN_PURPOSES: tuple[tuple[str, str], ...] = (
+    ("service", "Service"),
+    ("showroom", "Showroom"),
+    ("shop", "Parts shop"),
+    ("feedback", "Feedback"),
+    ("other", "Other"),
+)
+CONTACT_TYPES = ("call", "visit", "email", "chat", "other")
+CONTACT_STATUSES = ("registered", "assigned", "in_progress", "finalized", "missed", "postponed")
+
 
 class Contact(Base):
-    """One inbound contact in the journal (a call, a visit...). Its rules live in routing/."""
+    """One inbound contact in the journal (a call, a visit...). Its rules live in routing/.
+
+    `version` is an optimistic lock: SQLAlchemy adds `WHERE version = :seen` to every UPDATE and raises
+    StaleDataError when another writer got there first.
+    """
 
     __tablename__ = "contacts"
-    __table_args__ = (Index("ix_contacts_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_contacts_customer_created", "customer_id", "created_at"),
+        Index("ix_contacts_status_created", "status", "created_at"),
+        Index("ix_contacts_purpose_created", "purpose", "created_at"),
+        Index("ix_contacts_responsible_status", "responsible_employee_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
-    type: Mapped[str] = mapped_column(String(16), default="call")
-    status: Mapped[str] = mapped_column(String(16), default="registered")
+    type: Mapped[str] = mapped_column(String(16), default="call")  # CONTACT_TYPES
+    status: Mapped[str] = mapped_column(String(16), default="registered")  # CONTACT_STATUSES
+    purpose: Mapped[str | None] = mapped_column(String(24))  # purposes.code
+    sub_purpose: Mapped[str | None] = mapped_column(String(48))  # sub_purposes.code of that purpose
+    purpose_auto: Mapped[bool] = mapped_column(Boolean, default=False)
+    purpose_group: Mapped[str | None] = mapped_column(String(24))  # the group notified when no responsible
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    candidate_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # owners of a shared number
+    # An unknown caller, as reception noted them (seed 003: name, contact phone, note).
+    caller_name: Mapped[str | None] = mapped_column(String(200))
+    caller_phone: Mapped[str | None] = mapped_column(String(64))  # as given
+    caller_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    caller_note: Mapped[str | None] = mapped_column(Text)
+    tax_id: Mapped[str | None] = mapped_column(String(32))
+    vehicle_id: Mapped[str | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
+    document_number: Mapped[str | None] = mapped_column(String(64))
+    responsible_employee_id: Mapped[str | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="SET NULL")
+    )
+    description: Mapped[str | None] = mapped_column(Text)
     call_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    customer_id: Mapped[str | None] = mapped_column(String(64))
-    caller_number: Mapped[str | None] = mapped_column(String(64))
-    purpose: Mapped[str | None] = mapped_column(String(24))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    node_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finalized_by: Mapped[str | None] = mapped_column(String(64))
+    postponed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    postponed_reason: Mapped[str | None] = mapped_column(Text)
+    postponed_to: Mapped[str | None] = mapped_column(String(64))  # employee id
+    missed_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's form
+
+
+class ContactNote(Base):
+    """Append-only: notes are added, never edited (the journal has no update path for them)."""
+
+    __tablename__ = "contact_notes"
+    __table_args__ = (Index("ix_contact_notes_contact_at", "contact_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ContactEvent(Base):
+    """Who did what when to a contact: its history (registered, assigned, transferred, postponed...)."""
+
+    __tablename__ = "contact_events"
+    __table_args__ = (Index("ix_contact_events_contact_at", "contact_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cti_daemon.crm.models import Contact, Customer, Document, Employee, Phone, Vehicle
+from cti_daemon.crm.models import Contact, Customer, Document, Employee, EmployeePurpose, Phone, Vehicle
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.crm.store import Store
 from cti_daemon.ids import uuid7
@@ -113,11 +113,8 @@ async def seed_demo(
     shared: list[str] = []
     rows: list[object] = []
     for emp_id, name, login, ext, purposes in EMPLOYEES:
-        rows.append(
-            Employee(
-                id=emp_id, name=name, login=login, extension=ext, devices=f"PJSIP/{ext}", purposes=purposes
-            )
-        )
+        rows.append(Employee(id=emp_id, name=name, login=login, extension=ext, devices=f"PJSIP/{ext}"))
+        rows.extend(EmployeePurpose(employee_id=emp_id, purpose_code=code) for code in purposes.split())
     previous_number: str | None = None
     for i in range(customers):
         cid = f"c-{i + 1:05d}"
@@ -176,12 +173,17 @@ async def seed_demo(
                 type="call",
                 status="finalized",
                 customer_id=cid,
-                caller_number=number,
+                caller_phone=number,
+                caller_e164=rules.e164(number),
                 created_at=now - timedelta(days=rng.randint(1, 120)),
             )
             for _ in range(rng.randint(0, 3))
         )
+    # Contacts have no ORM relationship to customers, so nothing orders their inserts after them: flush first.
+    contacts = [row for row in rows if isinstance(row, Contact)]
     async with store.session() as session, session.begin():
-        session.add_all(rows)
+        session.add_all([row for row in rows if not isinstance(row, Contact)])
+        await session.flush()
+        session.add_all(contacts)
     unknown = [f"8495{rng.randint(10**6, 10**7 - 1)}" for _ in range(10)]
     return SeedSummary(customers, known, sorted(set(shared)), unknown)

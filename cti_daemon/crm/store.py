@@ -1,23 +1,39 @@
-"""The store adapter: one async engine, a session per unit of work, schema creation.
+"""The store adapter: one async engine, a session per unit of work, schema migrations, and the ring
+path's lean read connection.
 
 SQLite (aiosqlite) is the embedded default, PostgreSQL (asyncpg) the production one; both behind the same
-SQLAlchemy models. Failures to reach the database surface as `StoreUnavailableError`.
+SQLAlchemy models. Failures to reach the database surface as `StoreUnavailableError`. Every connection to
+the database is made here: the engine's pool, and for SQLite one plain sqlite3 connection on a dedicated
+thread (`sqlite_reader.py`) that identification reads through.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import selectinload
 
 from cti_daemon.ami.directory import LineOwner
-from cti_daemon.crm.models import Base, Employee
+from cti_daemon.crm import schema
+from cti_daemon.crm.models import Employee
+from cti_daemon.crm.sqlite_reader import SqliteReader, SqliteReadError
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -29,9 +45,10 @@ class StoreUnavailableError(StoreError):
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, sqlite_path: str | None = None) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._reader = SqliteReader(sqlite_path) if sqlite_path else None
 
     @property
     def dialect(self) -> str:
@@ -48,14 +65,69 @@ class Store:
                 raise
             raise StoreUnavailableError(_reason(exc)) from exc
 
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection for Core statements (the ring path on PostgreSQL); same failure mapping."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except (OperationalError, DBAPIError, OSError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_connect_error(exc):
+                raise
+            raise StoreUnavailableError(_reason(exc)) from exc
+
+    async def pg_fetch(self, sql: str, *args: Any) -> list[Any]:
+        """PostgreSQL only: run one statement straight on asyncpg (prepared and cached per connection), on a
+        connection of the engine's pool. The ring path's read: SQLAlchemy's result machinery costs more than
+        the query itself."""
+        async with self.connection() as conn:
+            raw = await conn.get_raw_connection()
+            try:
+                rows: list[Any] = await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr]
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+                raw.invalidate(exc)  # the pool must not hand this connection out again
+                raise StoreUnavailableError(_reason(exc)) from exc
+        return rows
+
+    @property
+    def has_sqlite_reader(self) -> bool:
+        return self._reader is not None
+
+    async def sqlite_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` on the SQLite read thread with its plain sqlite3 connection (read-only)."""
+        if self._reader is None:
+            raise StoreError("no SQLite read connection: this store is not a SQLite file")
+        try:
+            return await self._reader.run(fn)
+        except SqliteReadError as exc:
+            raise StoreUnavailableError(str(exc)) from exc
+
+    async def upgrade_schema(self) -> schema.UpgradeResult:
+        """Create or migrate the schema to the newest revision (alembic; idempotent)."""
+        async with self.connection() as conn:
+            return await conn.run_sync(schema.upgrade)
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (None: empty, or made before the migrations)."""
+        async with self.connection() as conn:
+            return await conn.run_sync(schema.current)
+
     async def create_schema(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+        """The same migrations as `cti-daemon db upgrade` (tests and the demo call this)."""
+        await self.upgrade_schema()
 
     async def line_owners(self) -> list[LineOwner]:
         async with self.session() as session:
             rows = (await session.scalars(select(Employee).where(Employee.extension.is_not(None)))).all()
         return [LineOwner(e.id, e.extension or "", e.device_list()) for e in rows]
+
+    async def employee_purposes(self) -> dict[str, tuple[str, ...]]:
+        """employee id -> the purpose codes they take."""
+        async with self.session() as session:
+            rows = (
+                await session.scalars(select(Employee).options(selectinload(Employee.purpose_links)))
+            ).all()
+        return {e.id: e.purpose_codes() for e in rows}
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
@@ -67,6 +139,8 @@ class Store:
         return True
 
     async def dispose(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
         await self.engine.dispose()
 
 
@@ -74,16 +148,18 @@ def open_store(url: str, *, echo: bool = False) -> Store:
     """Build the engine (lazy: nothing connects until first use)."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
+    sqlite_path: str | None = None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
+        if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            sqlite_path = database
     else:
         kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return Store(engine)
+    return Store(engine, sqlite_path=sqlite_path)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -93,6 +169,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # 64 MiB of pages per connection (default 2 MiB): the search indexes of a large store stay in memory.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from cti_daemon.crm.identify import Identifier
+from cti_daemon.crm.identify import Identifier, VehicleCard
+from cti_daemon.crm.identity_cache import IdentityCache
+from cti_daemon.crm.models import Contact, Customer, Document, Phone, Vehicle
 from cti_daemon.crm.numbers import NumberKind, NumberRules
 from cti_daemon.crm.seed import seed_demo
 from cti_daemon.crm.store import Store, open_store
@@ -94,3 +97,170 @@ async def test_given_the_store_is_unreachable_then_identification_says_so_instea
         await dead.dispose()
     assert not result.identified
     assert result.reason is not None and result.reason.startswith("customer store unavailable")
+
+
+async def test_given_a_cache_then_a_repeated_number_is_answered_from_it_until_the_ttl(seeded: Store) -> None:
+    ticks = [0.0]
+    cache = IdentityCache(ttl_s=30, clock=lambda: ticks[0])
+    identifier = Identifier(seeded, NumberRules("RU"), clock=lambda: NOW, cache=cache)
+    first = await identifier.identify("89162215279")
+    again = await identifier.identify("+7 916 221-52-79")
+    assert not first.cached and again.cached
+    assert again.candidates == first.candidates
+    owner = first.customer
+    assert owner is not None
+    async with seeded.session() as session, session.begin():
+        await session.execute(
+            text("UPDATE customers SET name = 'Renamed Elsewhere' WHERE id = :id"), {"id": owner.id}
+        )
+    stale = await identifier.identify("89162215279")
+    assert stale.cached and stale.customer is not None and stale.customer.name == owner.name
+    ticks[0] = 31.0
+    expired = await identifier.identify("89162215279")
+    assert (
+        not expired.cached and expired.customer is not None and expired.customer.name == "Renamed Elsewhere"
+    )
+
+
+@pytest.mark.parametrize("key", ["+79162215279", "customer"])
+async def test_given_our_own_write_then_invalidate_by_number_or_customer_drops_the_card(
+    seeded: Store, key: str
+) -> None:
+    identifier = Identifier(seeded, NumberRules("RU"), clock=lambda: NOW, cache=IdentityCache(ttl_s=300))
+    before = await identifier.identify("89162215279")
+    assert before.customer is not None
+    async with seeded.session() as session, session.begin():
+        session.add(Contact(customer_id=before.customer.id, created_at=NOW - timedelta(minutes=5)))
+    assert (await identifier.identify("89162215279")).cached
+    identifier.invalidate(before.customer.id if key == "customer" else key)
+    after = await identifier.identify("89162215279")
+    assert not after.cached and after.customer is not None
+    assert after.customer.contacts_90d == before.customer.contacts_90d + 1
+    assert after.customer.last_contact_at == NOW - timedelta(minutes=5)
+
+
+async def test_given_an_unknown_number_is_cached_then_an_import_of_its_owner_invalidates_it(
+    seeded: Store,
+) -> None:
+    identifier = Identifier(seeded, NumberRules("RU"), cache=IdentityCache(ttl_s=300))
+    assert (await identifier.identify("84951112233")).reason == "number not in the customer store"
+    async with seeded.session() as session, session.begin():
+        session.add(Customer(id="c-new", name="New Customer"))
+        await session.flush()
+        session.add(Phone(customer_id="c-new", raw="84951112233", e164="+74951112233"))
+    identifier.invalidate("+74951112233")
+    result = await identifier.identify("8 495 111-22-33")
+    assert result.customer is not None and result.customer.id == "c-new"
+
+
+async def test_given_a_read_that_started_before_an_invalidation_then_its_answer_is_not_cached() -> None:
+    cache = IdentityCache(ttl_s=300)
+    generation = cache.generation
+    cache.invalidate("+79161234567")
+    cache.put("+79161234567", [], generation=generation)
+    assert cache.get("+79161234567") is None
+    cache.put("+79161234567", [], generation=cache.generation)
+    assert cache.get("+79161234567") == ()
+
+
+def test_given_a_full_cache_then_the_oldest_entry_makes_room() -> None:
+    cache = IdentityCache(ttl_s=300, max_entries=2)
+    for number in ("+1", "+2", "+3"):
+        cache.put(number, [], generation=cache.generation)
+    assert cache.get("+1") is None and cache.get("+2") == () and cache.get("+3") == ()
+    assert len(cache) == 2
+
+
+async def test_given_the_sqlite_file_is_gone_then_identification_says_the_store_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'cti.db'}")
+    (tmp_path / "gone").rmdir()
+    try:
+        result = await Identifier(store, NumberRules("RU")).identify("+79161234567")
+    finally:
+        await store.dispose()
+    assert not result.identified
+    assert result.reason is not None and result.reason.startswith("customer store unavailable")
+
+
+async def test_given_a_customer_with_documents_then_the_card_lists_open_ones_newest_first(
+    store: Store,
+) -> None:
+    async with store.session() as session, session.begin():
+        session.add(Customer(id="c-d", name="Doc Owner", crm_service="active", crm_parts="customer"))
+        await session.flush()
+        session.add(Phone(customer_id="c-d", raw="89160000001", e164="+79160000001"))
+        session.add(
+            Vehicle(
+                id="v-1",
+                customer_id="c-d",
+                vin="xw8zzz61zkg000001",
+                plate="А001АА77",
+                model="Polo",
+                year=2020,
+            )
+        )
+        for i, (status, days) in enumerate([("open", 10), ("closed", 1), ("open", 2)]):
+            session.add(
+                Document(
+                    id=f"d-{i}",
+                    customer_id="c-d",
+                    kind="repair_order",
+                    number=f"RO-{i}",
+                    status=status,
+                    purpose="service",
+                    opened_at=NOW - timedelta(days=days),
+                )
+            )
+        session.add(Contact(customer_id="c-d", created_at=NOW - timedelta(days=100)))
+        session.add(Contact(customer_id="c-d", created_at=NOW - timedelta(days=3)))
+    card = (await Identifier(store, NumberRules("RU"), clock=lambda: NOW).identify("89160000001")).customer
+    assert card is not None
+    assert [d.number for d in card.open_documents] == ["RO-2", "RO-0"]
+    assert card.open_documents[0].opened_at == NOW - timedelta(days=2)
+    assert card.vehicles == [VehicleCard("v-1", "XW8ZZZ61ZKG000001", "А001АА77", "Polo", 2020)]
+    assert card.crm_status == {"service": "active", "parts": "customer"}
+    assert (card.contacts_90d, card.last_contact_at) == (1, NOW - timedelta(days=3))
+
+
+@pytest.mark.parametrize("recent_first", [True, False])
+async def test_given_two_owners_of_a_number_then_the_one_contacted_last_comes_first(
+    store: Store, recent_first: bool
+) -> None:
+    async with store.session() as session, session.begin():
+        for cid in ("c-a", "c-b"):
+            session.add(Customer(id=cid, name=f"Owner {cid}"))
+        await session.flush()
+        for cid in ("c-a", "c-b"):
+            session.add(Phone(customer_id=cid, raw="89165550000", e164="+79165550000"))
+        latest, earlier = ("c-b", "c-a") if recent_first else ("c-a", "c-b")
+        session.add(Contact(customer_id=latest, created_at=NOW - timedelta(days=1)))
+        session.add(Contact(customer_id=earlier, created_at=NOW - timedelta(days=5)))
+        session.add(Contact(customer_id=earlier, created_at=NOW - timedelta(days=6)))
+    result = await Identifier(store, NumberRules("RU"), clock=lambda: NOW).identify("+7 916 555-00-00")
+    assert [c.id for c in result.candidates] == [latest, earlier]
+    assert [c.contacts_90d for c in result.candidates] == [1, 2]
+
+
+async def test_given_postgres_drops_our_connections_then_identification_never_raises_and_recovers(
+    seeded: Store,
+) -> None:
+    if seeded.dialect != "postgresql":
+        pytest.skip("PostgreSQL's server-side disconnect")
+    import asyncpg  # noqa: PLC0415
+
+    identifier = Identifier(seeded, NumberRules("RU"), clock=lambda: NOW)
+    assert (await identifier.identify("89162215279")).identified
+    database = seeded.engine.url.database
+    admin = await asyncpg.connect(str(seeded.engine.url.set(drivername="postgresql", database="postgres")))
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", database
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    results = [await identifier.identify("89162215279") for _ in range(3)]
+    assert all(r.identified or (r.reason or "").startswith("customer store unavailable") for r in results)
+    assert results[-1].identified
