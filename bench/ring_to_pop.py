@@ -17,6 +17,7 @@ import contextlib
 import functools
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 import time
@@ -28,15 +29,32 @@ import aiomqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from customer_store import ensure, national_of
+import lookup_store
 
 from cti_daemon.ami.simulator.pbx import SimPbx
 from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_inbound
 from cti_daemon.ami.simulator.server import AmiServer
+from cti_daemon.crm.seed import EMPLOYEES
 from cti_daemon.demo.broker import LocalBroker, free_port
 
 SECRET = "bench-ami-secret"
 EXTENSIONS = ("100", "201", "202", "203")
+
+
+def national_of(i: int) -> str:
+    """Customer i's number as a Russian PBX sends it: 8 and ten digits (i >= the store's size: nobody's)."""
+    return "8" + lookup_store.number_of(i)[2:]
+
+
+def add_staff(db: Path) -> None:
+    """The demo's staff on the ringing extensions, in the lookup bench's cached store (idempotent)."""
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT OR IGNORE INTO employees (id, name, login, extension, devices) VALUES (?,?,?,?,?)",
+            [(emp_id, name, login, ext, f"PJSIP/{ext}") for emp_id, name, login, ext, _ in EMPLOYEES],
+        )
+
+
 WARMUP_S = 2.0
 TARGET_OVERHEAD_P99_MS = 1.0
 
@@ -181,7 +199,8 @@ async def place_calls(pbx: SimPbx, samples: Samples, rate: float, seconds: float
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    db = ensure(args.customers)
+    db = await lookup_store.ensure_sqlite(args.customers)
+    add_staff(db)
     samples = Samples()
     async with contextlib.AsyncExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cti-bench-")))

@@ -36,9 +36,9 @@ from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
 from cti_daemon.crm.numbers import NumberRules
-from cti_daemon.crm.staff import list_staff
 from cti_daemon.crm.schema import head as schema_head
 from cti_daemon.crm.search import CustomerSearch
+from cti_daemon.crm.staff import list_staff
 from cti_daemon.crm.store import Store, StoreError, open_store
 from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from cti_daemon.crm.models import Employee
 from cti_daemon.crm.store import Store
@@ -21,5 +22,9 @@ class StaffRow:
 
 async def list_staff(store: Store) -> list[StaffRow]:
     async with store.session() as session:
-        rows = (await session.scalars(select(Employee).order_by(Employee.id))).all()
-    return [StaffRow(e.id, e.name, e.login, e.extension, e.purposes.split()) for e in rows]
+        rows = (
+            await session.scalars(
+                select(Employee).options(selectinload(Employee.purpose_links)).order_by(Employee.id)
+            )
+        ).all()
+    return [StaffRow(e.id, e.name, e.login, e.extension, list(e.purpose_codes())) for e in rows]
