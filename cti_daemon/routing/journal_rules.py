@@ -27,16 +27,17 @@ class ContactStatus(StrEnum):
 
 S = ContactStatus
 # Reassignment is assigned -> assigned (another employee or purpose group); postponing keeps a contact
-# open and may move it; finalized and missed are final.
+# open and may move it. Finalized is final. A missed contact (a call nobody answered, a visitor who left)
+# can still be given to someone to call back, and nothing else.
 TRANSITIONS: Mapping[ContactStatus, frozenset[ContactStatus]] = {
     S.REGISTERED: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.POSTPONED, S.FINALIZED, S.MISSED}),
     S.ASSIGNED: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.POSTPONED, S.FINALIZED, S.MISSED}),
     S.IN_PROGRESS: frozenset({S.ASSIGNED, S.POSTPONED, S.FINALIZED}),
     S.POSTPONED: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.POSTPONED, S.FINALIZED, S.MISSED}),
     S.FINALIZED: frozenset(),
-    S.MISSED: frozenset(),
+    S.MISSED: frozenset({S.ASSIGNED}),
 }
-OPEN_STATUSES = frozenset(s for s, nxt in TRANSITIONS.items() if nxt)
+OPEN_STATUSES = frozenset({S.REGISTERED, S.ASSIGNED, S.IN_PROGRESS, S.POSTPONED})
 
 # Set by the server, never by a client: a PATCH naming one of these is refused.
 SERVER_FIELDS = frozenset(

@@ -97,6 +97,7 @@ def test_given_a_responsible_employee_then_the_contact_starts_assigned() -> None
         (ContactStatus.ASSIGNED, ContactStatus.ASSIGNED),
         (ContactStatus.POSTPONED, ContactStatus.IN_PROGRESS),
         (ContactStatus.REGISTERED, ContactStatus.MISSED),
+        (ContactStatus.MISSED, ContactStatus.ASSIGNED),
     ],
 )
 def test_allowed_transitions_pass(current: ContactStatus, target: ContactStatus) -> None:
@@ -107,7 +108,7 @@ def test_allowed_transitions_pass(current: ContactStatus, target: ContactStatus)
     ("current", "target"),
     [
         (ContactStatus.FINALIZED, ContactStatus.IN_PROGRESS),
-        (ContactStatus.MISSED, ContactStatus.ASSIGNED),
+        (ContactStatus.MISSED, ContactStatus.IN_PROGRESS),
         (ContactStatus.IN_PROGRESS, ContactStatus.MISSED),
         (ContactStatus.IN_PROGRESS, ContactStatus.REGISTERED),
     ],
