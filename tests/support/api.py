@@ -34,6 +34,17 @@ class Api:
             body = await resp.json(content_type=None) if resp.content_type == "application/json" else None
             return resp.status, body
 
+    async def send(
+        self, method: str, path: str, body: Any = None, *, token: str | None = "default", **kw: Any
+    ) -> tuple[int, Any]:
+        """POST/PATCH/... with a JSON body (None: no body)."""
+        headers = dict(kw.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {self.token if token == 'default' else token}"
+        async with self.http.request(method, self.url(path), json=body, headers=headers, **kw) as resp:
+            answer = await resp.json(content_type=None) if resp.content_type == "application/json" else None
+            return resp.status, answer
+
 
 def write_tokens(tmp_path: Path, *entries: tuple[str, str]) -> Path:
     path = tmp_path / "tokens"
