@@ -57,7 +57,14 @@ def new_token() -> str:
 
 
 @contextlib.asynccontextmanager
-async def running_api(config: Config, token: str, actor: str = "reception-console") -> AsyncIterator[Api]:
+async def running_api(
+    config: Config, token: str, actor: str = "reception-console", *, ready: bool = True
+) -> AsyncIterator[Api]:
+    """`ready=False`: do not wait for the store (a test of the store's absence); AMI and MQTT only."""
     async with Daemon(config) as daemon, aiohttp.ClientSession() as http:
-        await daemon.wait_ready()
+        if ready:
+            await daemon.wait_ready()
+        else:
+            await daemon.ami.wait_connected(10)
+            await daemon.mqtt.wait_connected(10)
         yield Api(daemon, http, f"http://127.0.0.1:{daemon.api.port}", token, actor)
