@@ -102,6 +102,7 @@ class SimPbx:
         *,
         rng: random.Random | None = None,
         queue_member: str | None = "100",
+        system_name: str = "",
     ) -> None:
         names = endpoints or {"100": "Reception", "201": "Staff 201", "202": "Staff 202", "203": "Staff 203"}
         self.endpoints = {ext: Endpoint(ext, name) for ext, name in names.items()}
@@ -112,6 +113,9 @@ class SimPbx:
         self.queue_member = queue_member
         self.boot = int(time.time()) - 60
         self._epoch = int(time.time())
+        # Asterisk's `systemname` (asterisk.conf) prefixes every uniqueid, so calls of several PBXes sharing
+        # one journal never share an id (cacofonisk's traces show it: 195176c06ab8-1529939196.518).
+        self._id_prefix = f"{system_name}-" if system_name else ""
         self._seq = 0
         self._chan_seq = 0
         self._local_seq = 0
@@ -156,7 +160,7 @@ class SimPbx:
 
     # --- ids -----------------------------------------------------------------------------------------
     def new_uniqueid(self) -> str:
-        uid = f"{self._epoch}.{self._seq}"
+        uid = f"{self._id_prefix}{self._epoch}.{self._seq}"
         self._seq += 1
         return uid
 
