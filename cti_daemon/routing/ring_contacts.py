@@ -86,8 +86,10 @@ class RingContacts:
             return None
         record = self._new(call_id, party, ident)
         self._by_call[call_id] = _Live(record, record.created_at)
-        self._writer.create_soon(record)
-        self._out.traffic(contact_id=record.id, contact=contact_json(record))
+        # After the pop (which the caller of on_ring queues next): the agent's card comes first.
+        loop = asyncio.get_running_loop()
+        loop.call_soon(self._writer.create_soon, record)
+        loop.call_soon(lambda: self._out.traffic(contact_id=record.id, contact=contact_json(record)))
         log.info(
             "journal.registered_from_ring",
             contact_id=record.id,
