@@ -12,12 +12,12 @@ from cti_daemon.api.errors import ApiError, bad_request, not_found
 from cti_daemon.api.routes import ACTOR, Route, json_body, ok, path_text, query_text
 from cti_daemon.crm.journal_store import Filters
 from cti_daemon.routing.contact_json import contact_json
-from cti_daemon.routing.journal import (
+from cti_daemon.routing.journal import JournalService
+from cti_daemon.routing.journal_errors import (
     ContactConflict,
     ContactMissing,
     InvalidContact,
     JournalError,
-    JournalService,
     JournalUnavailable,
 )
 

@@ -27,6 +27,12 @@ from cti_daemon.ids import uuid7
 from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.routing import notify_rules
 from cti_daemon.routing.contact_json import contact_json
+from cti_daemon.routing.journal_errors import (
+    ContactConflict,
+    ContactMissing,
+    InvalidContact,
+    JournalUnavailable,
+)
 from cti_daemon.routing.journal_rules import (
     ContactStatus,
     FieldProblem,
@@ -42,34 +48,6 @@ from cti_daemon.routing.journal_writer import JournalWriter
 from cti_daemon.routing.ring_contacts import RingContacts
 
 log = logs.get("cti.routing.journal")
-
-
-class JournalError(Exception):
-    """Base of refusals; the API turns each kind into its status."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class InvalidContact(JournalError):  # noqa: N818 - a refusal of the request: 400
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(p.message for p in problems), field=problems[0].field)
-        self.problems = problems
-
-
-class ContactMissing(JournalError):  # noqa: N818 - 404
-    pass
-
-
-class ContactConflict(JournalError):  # noqa: N818 - 409: a transition not allowed, or changed meanwhile
-    def __init__(self, message: str, *, allowed: list[str] | None = None, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.allowed = allowed
-
-
-class JournalUnavailable(JournalError):  # noqa: N818 - 503: the store is away and this cannot wait
-    pass
 
 
 @dataclass(frozen=True, slots=True)
