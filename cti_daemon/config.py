@@ -11,7 +11,7 @@ import socket
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,8 @@ class RoutingConfig:
     reception_extensions: list[str] = field(default_factory=lambda: ["100"])
     queue_reminder_s: int = 300
     attended_transfer_context: str = "internal"
+    # A transfer or click to dial is answered once the PBX reports the target ringing, waiting at most this.
+    transfer_confirm_s: float = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,15 +337,21 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("phone.internal_max_digits", "must be between 2 and 8")
     if any(not p.isdigit() for p in config.phone.international_prefix):
         bad("phone.international_prefix", "each prefix must be digits only")
-    if not config.routing.reception_extensions:
-        bad("routing.reception_extensions", "must list at least one extension")
-    if config.routing.queue_reminder_s < 1:
-        bad("routing.queue_reminder_s", "must be at least 1 second")
+    _validate_routing(config.routing, bad)
     if config.logging.level not in _LOG_LEVELS:
         bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
     if config.logging.format not in _LOG_FORMATS:
         bad("logging.format", f"must be one of {', '.join(sorted(_LOG_FORMATS))}")
     return out
+
+
+def _validate_routing(routing: RoutingConfig, bad: Callable[[str, str], None]) -> None:
+    if not routing.reception_extensions:
+        bad("routing.reception_extensions", "must list at least one extension")
+    if routing.queue_reminder_s < 1:
+        bad("routing.queue_reminder_s", "must be at least 1 second")
+    if not 0 < routing.transfer_confirm_s <= 120:
+        bad("routing.transfer_confirm_s", "must be more than 0 and at most 120 seconds")
 
 
 def _check_tokens_file(path: str) -> str | None:
