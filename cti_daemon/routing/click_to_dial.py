@@ -111,6 +111,7 @@ class ClickToDial:
         task = asyncio.get_running_loop().create_task(self._originate(device, extension, number, call_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._news.tick())  # its outcome is news too
         await self._news.until(lambda: task.done() or self._rings(extension, call_id), self._confirm_s)
         status: DialStatus = "ringing" if self._rings(extension, call_id) else "starting"
         if task.done():
