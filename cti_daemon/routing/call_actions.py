@@ -57,8 +57,11 @@ class PbxNews:
 
     def __init__(self) -> None:
         self._tick = asyncio.Event()
+        self._waiting = 0
 
     def tick(self) -> None:
+        if not self._waiting:
+            return  # on the AMI event path: nothing to do while nobody waits
         tick, self._tick = self._tick, asyncio.Event()
         tick.set()
 
@@ -66,14 +69,18 @@ class PbxNews:
         """True as soon as `check()` holds (checked now and after each tick), False after `timeout` s."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not check():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            tick = self._tick
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tick.wait(), remaining)
-        return True
+        self._waiting += 1
+        try:
+            while not check():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                tick = self._tick
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(tick.wait(), remaining)
+            return True
+        finally:
+            self._waiting -= 1
 
 
 @dataclass(frozen=True, slots=True)

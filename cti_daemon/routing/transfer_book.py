@@ -76,6 +76,10 @@ class TransferBook:
     def get(self, transfer_id: str) -> Transfer | None:
         return self._by_id.get(transfer_id)
 
+    @property
+    def any_active(self) -> bool:
+        return bool(self._active_by_call)
+
     def active_for(self, call_id: str) -> Transfer | None:
         tid = self._active_by_call.get(call_id)
         return self._by_id.get(tid) if tid else None

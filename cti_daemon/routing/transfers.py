@@ -91,6 +91,8 @@ class TransferService:
     # --- the PBX's news ------------------------------------------------------------------------------
     def observe(self, events: Iterable[CallEvent]) -> None:
         """Every batch of the tracker's events, in order (synchronous: called on the AMI event path)."""
+        if not self._book.any_active:
+            return
         now = self._clock()
         for event in events:
             for changed in self._book.observe(event, now):
