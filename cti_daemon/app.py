@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Self
 from sqlalchemy.exc import DBAPIError
 
 from cti_daemon import logs
+from cti_daemon.ami.call_events import CallEvent
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.frames import AmiMessage
 from cti_daemon.ami.link import AmiLink
@@ -28,8 +29,10 @@ from cti_daemon.api import health as health_api
 from cti_daemon.api import lines as lines_api
 from cti_daemon.api import lookup as lookup_api
 from cti_daemon.api import metrics as metrics_api
+from cti_daemon.api import originate as originate_api
 from cti_daemon.api import purposes as purposes_api
 from cti_daemon.api import sources
+from cti_daemon.api import transfers as transfers_api
 from cti_daemon.api.auth import TokenBook
 from cti_daemon.api.health import Component, HealthProbe
 from cti_daemon.api.metrics import DaemonMetrics, DeliveryFigures
@@ -51,12 +54,17 @@ from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.mqtt.topics import Topics
+from cti_daemon.routing.call_actions import PbxNews
+from cti_daemon.routing.click_to_dial import ClickToDial
 from cti_daemon.routing.journal import JournalService
+from cti_daemon.routing.journal_transfers import JournalTransfers
 from cti_daemon.routing.journal_writer import JournalWriter
 from cti_daemon.routing.presence import PresenceBook
 from cti_daemon.routing.presence_service import PresenceService
 from cti_daemon.routing.ring_contacts import RingContacts
 from cti_daemon.routing.screen_pop import ScreenPopService
+from cti_daemon.routing.transfer_book import TransferBook
+from cti_daemon.routing.transfers import TransferService
 from cti_daemon.routing.waiting_queue import WaitingQueue
 from cti_daemon.systemd import Notifier
 from cti_daemon.timefmt import utcnow
@@ -156,9 +164,38 @@ class Daemon:
         self.presence = PresenceService(PresenceBook(config.routing.custom_statuses), self.outbound, clock)
         self._journal_store = journal_store
         # After every (re)login the tracker is corrected from Asterisk's lists and the corrections published.
-        self.resync = Resync(self.tracker, self.pops.submit)
+        self.resync = Resync(self.tracker, self._on_call_events)
         self.ami = AmiLink(
             config.ami, on_event=self._on_ami_event, on_state=self._on_ami_state, on_session=self.resync
+        )
+        # Transfers and click to dial act through AMI and believe what the tracker's events then report.
+        self.pbx_news = PbxNews()
+        routing = config.routing
+        self.journal_transfers = JournalTransfers(
+            journal=self.journal, store=journal_store, ring=self.ring_contacts, clock=clock
+        )
+        self.transfers = TransferService(
+            link=self.ami,
+            views=self.tracker,
+            directory=self.directory,
+            book=TransferBook(),
+            out=self.outbound,
+            news=self.pbx_news,
+            clock=clock,
+            context=routing.attended_transfer_context,
+            confirm_s=routing.transfer_confirm_s,
+            observer=self.journal_transfers,
+            contact_facts=self.journal_transfers.contact_facts,
+        )
+        self.journal_transfers.service = self.transfers
+        self.journal.transfer = self.journal_transfers.put_through
+        self.click_to_dial = ClickToDial(
+            link=self.ami,
+            views=self.tracker,
+            directory=self.directory,
+            news=self.pbx_news,
+            context=routing.attended_transfer_context,
+            confirm_s=routing.transfer_confirm_s,
         )
         self.health = HealthProbe(
             [
@@ -194,6 +231,8 @@ class Daemon:
             *customers_api.routes(self.search, self.cards),
             *contacts_api.routes(self.journal),
             *purposes_api.routes(lambda: self.catalog),
+            *transfers_api.routes(self.transfers),
+            *originate_api.routes(self.click_to_dial),
         ]
 
     def _presence_of(self, employee_id: str) -> employees_api.PresenceView | None:
@@ -223,7 +262,13 @@ class Daemon:
         self.metrics.ami_events.inc()
         events = self.tracker.handle(msg)
         if events:
-            self.pops.submit(events)
+            self._on_call_events(events)
+
+    def _on_call_events(self, events: Iterable[CallEvent]) -> None:
+        events = list(events)
+        self.pops.submit(events)
+        self.transfers.observe(events)
+        self.pbx_news.tick()
 
     def _on_ami_state(self, connected: bool) -> None:
         self.outbound.daemon_status(online=True, ami_connected=connected, since=self.clock())
@@ -238,6 +283,8 @@ class Daemon:
             self.presence.listen(self.mqtt, self.topics)
             await self._stack.enter_async_context(self.mqtt)
             await self._stack.enter_async_context(self.ami)
+            self._stack.push_async_callback(self.transfers.close)
+            self._stack.push_async_callback(self.click_to_dial.close)
             await self._stack.enter_async_context(self.api)
             self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory-refresh"))
             self._tasks.append(asyncio.create_task(self._tell_systemd(), name="systemd"))

@@ -361,7 +361,4 @@ async def _transfer(
 ) -> dict[str, Any]:
     """Seed 003's "Transfer" button: the contact is saved; the call is then put through. A failed transfer
     does not undo the registration: the answer says what happened to the call."""
-    try:
-        return await start(call_id, employee_id, actor)
-    except ApiError as exc:
-        return {"error": {"code": exc.code, "message": exc.message, "status": exc.status}}
+    return await start(call_id, employee_id, actor)

@@ -157,6 +157,13 @@ class JournalStore:
             raise ContactNotFoundError(contact_id)
         return found
 
+    async def add_event(self, contact_id: str, event: EventRecord) -> None:
+        """Record something that happened to a contact without changing it (a transfer under way)."""
+        async with self._store.session() as session, session.begin():
+            if await session.get(Contact, contact_id) is None:
+                raise ContactNotFoundError(contact_id)
+            session.add(_event_row(contact_id, event))
+
     async def add_note(self, contact_id: str, note: NoteRecord) -> bool:
         """Append a note (idempotent by the note's id). False when the note is already there."""
         async with self._store.session() as session, session.begin():

@@ -96,6 +96,9 @@ class JournalService:
         self.transfer: TransferStarter | None = None  # set by the composition root when transfers exist
 
     # --- reading -------------------------------------------------------------------------------------
+    async def settle(self, contact_id: str) -> None:
+        await self._writer.settle(contact_id)
+
     async def get(self, contact_id: str) -> ContactRecord:
         await self._writer.settle(contact_id)
         try:

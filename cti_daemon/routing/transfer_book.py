@@ -14,6 +14,8 @@ from cti_daemon.ami.call_events import (
     CallEvent,
     CallRinging,
     CallTransferred,
+    LineChanged,
+    LineStatus,
     RingStopped,
 )
 from cti_daemon.ids import uuid7
@@ -46,6 +48,10 @@ class Transfer:
     updated_at: datetime
     reason: str | None = None
     contact_id: str | None = None
+    channel: str | None = None  # the transferer's channel the PBX was asked to move the caller from
+    # A cancel or a completion asked of the PBX (and by whom): the events that follow are its outcome.
+    asked: Literal["complete", "cancel"] | None = None
+    asked_by: str | None = None
 
     @property
     def active(self) -> bool:
@@ -70,6 +76,10 @@ class TransferBook:
     def get(self, transfer_id: str) -> Transfer | None:
         return self._by_id.get(transfer_id)
 
+    @property
+    def any_active(self) -> bool:
+        return bool(self._active_by_call)
+
     def active_for(self, call_id: str) -> Transfer | None:
         tid = self._active_by_call.get(call_id)
         return self._by_id.get(tid) if tid else None
@@ -84,6 +94,7 @@ class TransferBook:
         to_employee_id: str | None,
         now: datetime,
         contact_id: str | None = None,
+        channel: str | None = None,
     ) -> Transfer:
         existing = self.active_for(call_id)
         if existing is not None:
@@ -99,6 +110,7 @@ class TransferBook:
             now,
             now,
             contact_id=contact_id,
+            channel=channel,
         )
         self._store(transfer)
         return transfer
@@ -110,24 +122,53 @@ class TransferBook:
         transfer = self._by_id[transfer_id]
         if not transfer.active:
             return transfer
-        changed = replace(transfer, status=status, updated_at=now, reason=reason or transfer.reason)
+        return self._advance(transfer, status, reason, now)
+
+    def ask(
+        self, transfer_id: str, what: Literal["complete", "cancel"] | None, actor: str | None = None
+    ) -> Transfer:
+        """Note that a cancel or completion is being asked of the PBX (None: the PBX refused it). Its events
+        often arrive before its answer: the abandonment that follows a cancel is that cancel."""
+        transfer = self._by_id[transfer_id]
+        if not transfer.active:
+            return transfer
+        changed = replace(transfer, asked=what, asked_by=actor if what else None)
         self._store(changed)
         return changed
 
     def observe(self, event: CallEvent, now: datetime) -> list[Transfer]:
-        call_id = getattr(event, "call_id", None)
-        if call_id is None:
-            return []
-        transfer = self.active_for(call_id)
+        if isinstance(event, LineChanged):
+            return self._line_changed(event, now)
+        transfer = self.active_for(event.call_id)
         if transfer is None:
             return []
         new = _next(transfer, event)
         if new is None or new == transfer.status:
             return []
-        reason = _reason(event) if new is TransferStatus.ABANDONED else None
-        changed = replace(transfer, status=new, updated_at=now, reason=reason)
+        return [self._advance(transfer, new, _reason(transfer, event), now)]
+
+    def _line_changed(self, event: LineChanged, now: datetime) -> list[Transfer]:
+        """An attended transfer's target that talked with the transferer and whose line is free again hung
+        up: no call event says so (it was not ringing, and the call goes on with the transferer)."""
+        if event.status not in (LineStatus.READY, LineStatus.OFFLINE):
+            return []
+        changed: list[Transfer] = []
+        for tid in list(self._active_by_call.values()):
+            transfer = self._by_id[tid]
+            if transfer.to_extension == event.extension and transfer.status is TransferStatus.ANSWERED:
+                reason = _reason(transfer, event)
+                changed.append(self._advance(transfer, TransferStatus.ABANDONED, reason, now))
+        return changed
+
+    def _advance(
+        self, transfer: Transfer, status: TransferStatus, reason: str | None, now: datetime
+    ) -> Transfer:
+        if status is TransferStatus.ABANDONED and transfer.asked == "cancel":
+            back = f"; the caller is back with {transfer.from_extension}" if transfer.from_extension else ""
+            reason = f"cancelled by {transfer.asked_by}{back}"
+        changed = replace(transfer, status=status, updated_at=now, reason=reason or transfer.reason)
         self._store(changed)
-        return [changed]
+        return changed
 
     def _store(self, transfer: Transfer) -> None:
         self._by_id[transfer.id] = transfer
@@ -143,23 +184,37 @@ class TransferBook:
 def _next(transfer: Transfer, event: CallEvent) -> TransferStatus | None:
     target = transfer.to_extension
     status = transfer.status
-    if isinstance(event, CallRinging) and event.extension == target and status is TransferStatus.STARTING:
-        return TransferStatus.RINGBACK
-    if isinstance(event, CallAnswered) and event.extension == target:
+    if isinstance(event, CallRinging):
+        ringing = event.extension == target and status is TransferStatus.STARTING
+        return TransferStatus.RINGBACK if ringing else None
+    if isinstance(event, CallAnswered):
+        if event.extension != target:
+            return None
         return TransferStatus.COMPLETED if transfer.mode == "blind" else TransferStatus.ANSWERED
-    if isinstance(event, CallTransferred) and event.to_extension == target:
-        return TransferStatus.COMPLETED
-    if isinstance(event, RingStopped) and event.extension == target and status is TransferStatus.RINGBACK:
-        return TransferStatus.ABANDONED
+    if isinstance(event, CallTransferred):
+        # Asterisk announces a blind transfer (Event: BlindTransfer) before the target even rings: only an
+        # attended one is finished by its transfer event (the transferer left, the caller is with the target).
+        done = transfer.mode == "attended" and event.to_extension == target
+        return TransferStatus.COMPLETED if done else None
+    if isinstance(event, RingStopped):
+        stopped = event.extension == target and status is TransferStatus.RINGBACK
+        return TransferStatus.ABANDONED if stopped else None
     if isinstance(event, CallEnded):
-        # A blind transfer whose target answered is complete; anything else ends unfinished.
-        return TransferStatus.ABANDONED
+        return TransferStatus.FAILED if status is TransferStatus.STARTING else TransferStatus.ABANDONED
     return None
 
 
-def _reason(event: CallEvent) -> str:
+def _reason(transfer: Transfer, event: CallEvent) -> str | None:
+    target = transfer.to_extension
     if isinstance(event, RingStopped):
-        return "the target did not answer" if event.reason == "ended" else f"ring stopped ({event.reason})"
+        # "answered_elsewhere" here means the transferer still talks with the caller (an attended
+        # transfer's consultation was not answered): for the transfer it is the same story.
+        return f"{target} did not answer"
     if isinstance(event, CallEnded):
-        return f"the call ended ({event.cause_text or event.cause})"
-    return "abandoned"
+        why = event.cause_text or f"cause {event.cause}"
+        if transfer.status is TransferStatus.STARTING:
+            return f"the call ended before {target} rang ({why})"
+        return f"the call ended ({why})"
+    if isinstance(event, LineChanged):
+        return f"{target} hung up during the consultation; the caller is back with the transferer"
+    return None

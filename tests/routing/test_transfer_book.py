@@ -9,12 +9,24 @@ import pytest
 from cti_daemon.ami.call_events import (
     CallAnswered,
     CallEnded,
+    CallEvent,
     CallRinging,
     CallTransferred,
+    LineChanged,
+    LineStatus,
     Party,
     RingStopped,
 )
-from cti_daemon.routing.transfer_book import Mode, TransferBook, TransferConflictError, TransferStatus
+from cti_daemon.ami.directory import LineDirectory
+from cti_daemon.ami.tracker import CallTracker
+from cti_daemon.routing.transfer_book import (
+    Mode,
+    Transfer,
+    TransferBook,
+    TransferConflictError,
+    TransferStatus,
+)
+from tests.support.traces import trace_messages
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CALLER = Party("+79161234567", "Ivan")
@@ -65,10 +77,12 @@ def test_given_target_does_not_answer_or_caller_hangs_up_then_abandoned_with_a_r
     _start(book)
     book.observe(CallRinging("c1", "201", CALLER, "PJSIP/201-1"), T0)
     [gone] = book.observe(RingStopped("c1", "201", "ended"), T0)
-    assert gone.status is TransferStatus.ABANDONED and gone.reason == "the target did not answer"
+    assert gone.status is TransferStatus.ABANDONED and gone.reason == "201 did not answer"
     tid = _start(book)  # a new transfer of the same call may start once the first is over
+    book.observe(CallRinging("c1", "201", CALLER, "PJSIP/201-2"), T0)
     [ended] = book.observe(CallEnded("c1", 16, "Normal Clearing"), T0)
-    assert ended.id == tid and ended.reason == "the call ended (Normal Clearing)"
+    assert ended.id == tid and ended.status is TransferStatus.ABANDONED
+    assert ended.reason == "the call ended (Normal Clearing)"
 
 
 def test_given_settled_transfer_then_later_events_change_nothing() -> None:
@@ -77,3 +91,120 @@ def test_given_settled_transfer_then_later_events_change_nothing() -> None:
     book.settle(tid, TransferStatus.FAILED, T0, "no such channel")
     assert book.observe(CallRinging("c1", "201", CALLER, "PJSIP/201-1"), T0) == []
     assert book.get(tid).reason == "no such channel"  # type: ignore[union-attr]
+
+
+def test_given_blind_transfer_then_the_pbx_announcing_it_before_the_target_rings_is_not_completion() -> None:
+    book = TransferBook()
+    _start(book)
+    # d2_blindtransfer's order: Event BlindTransfer first, then the caller dials 201.
+    assert book.observe(CallTransferred("c1", "blind", "100", "201"), T0) == []
+    assert book.active_for("c1").status is TransferStatus.STARTING  # type: ignore[union-attr]
+    [ringing] = book.observe(CallRinging("c1", "201", CALLER, "PJSIP/201-1"), T0)
+    assert ringing.status is TransferStatus.RINGBACK
+
+
+def test_given_the_caller_is_cut_off_before_the_target_rings_then_failed_not_abandoned() -> None:
+    book = TransferBook()
+    _start(book)
+    book.observe(CallTransferred("c1", "blind", "100", "201"), T0)
+    [failed] = book.observe(CallEnded("c1", 3, "No route to destination"), T0)
+    assert failed.status is TransferStatus.FAILED
+    assert failed.reason == "the call ended before 201 rang (No route to destination)"
+
+
+def test_given_attended_consultation_when_the_target_hangs_up_then_abandoned_by_its_line_going_free() -> None:
+    book = TransferBook()
+    _start(book, "attended")
+    book.observe(CallRinging("c1", "201", CALLER, "PJSIP/201-1"), T0)
+    book.observe(CallAnswered("c1", "201", CALLER), T0)
+    assert book.observe(LineChanged("202", LineStatus.READY, None), T0) == []  # another line
+    assert book.observe(LineChanged("201", LineStatus.TALKING, "c1"), T0) == []
+    [gone] = book.observe(LineChanged("201", LineStatus.READY, None), T0)
+    assert gone.status is TransferStatus.ABANDONED and gone.reason is not None
+    assert gone.reason.startswith("201 hung up during the consultation")
+
+
+def test_given_attended_transfer_ringing_when_target_line_is_ready_then_only_ring_stopped_counts() -> None:
+    book = TransferBook()
+    _start(book, "attended")
+    book.observe(CallRinging("c1", "201", CALLER, "PJSIP/201-1"), T0)
+    assert book.observe(LineChanged("201", LineStatus.READY, None), T0) == []
+    # An unanswered consultation: the transferer still talks with the caller, so the tracker says
+    # "answered_elsewhere"; for the transfer it means the target did not answer.
+    [gone] = book.observe(RingStopped("c1", "201", "answered_elsewhere"), T0)
+    assert gone.status is TransferStatus.ABANDONED and gone.reason == "201 did not answer"
+
+
+def _replayed(trace: str, mode: Mode) -> list[Transfer]:
+    """The recorded Asterisk session through the real tracker into the book, the transfer started as the
+    recording's client started it (after 100 answered)."""
+    tracker = CallTracker(LineDirectory())
+    book = TransferBook()
+    seen: list[Transfer] = []
+    for msg in trace_messages(f"asterisk-22/{trace}"):
+        events: list[CallEvent] = tracker.handle(msg)
+        for event in events:
+            seen.extend(book.observe(event, T0))
+            if isinstance(event, CallAnswered) and event.extension == "100":
+                seen.append(
+                    book.start(
+                        call_id=event.call_id,
+                        mode=mode,
+                        from_extension="100",
+                        to_extension="201",
+                        to_employee_id=None,
+                        now=T0,
+                    )
+                )
+    return seen
+
+
+def test_given_the_recorded_blind_transfer_then_starting_ringback_completed() -> None:
+    seen = _replayed("d2_blindtransfer", "blind")
+    assert [t.status for t in seen] == [
+        TransferStatus.STARTING,
+        TransferStatus.RINGBACK,
+        TransferStatus.COMPLETED,
+    ]
+
+
+def test_given_the_recorded_redirect_then_starting_ringback_completed() -> None:
+    seen = _replayed("d1_redirect", "blind")
+    assert [t.status for t in seen] == [
+        TransferStatus.STARTING,
+        TransferStatus.RINGBACK,
+        TransferStatus.COMPLETED,
+    ]
+
+
+def test_given_the_recorded_attended_transfer_then_ringback_answered_completed_when_reception_hangs_up() -> (
+    None
+):
+    seen = _replayed("e_atxfer", "attended")
+    assert [t.status for t in seen] == [
+        TransferStatus.STARTING,
+        TransferStatus.RINGBACK,
+        TransferStatus.ANSWERED,
+        TransferStatus.COMPLETED,
+    ]
+
+
+def test_given_a_cancel_asked_of_the_pbx_then_the_abandonment_that_follows_is_that_cancel() -> None:
+    book = TransferBook()
+    tid = _start(book, "attended")
+    book.observe(CallRinging("c1", "201", CALLER, "PJSIP/201-1"), T0)
+    book.ask(tid, "cancel", "reception-console")
+    # CancelAtxfer's events arrive before its answer: 201 stops ringing.
+    [gone] = book.observe(RingStopped("c1", "201", "answered_elsewhere"), T0)
+    assert gone.status is TransferStatus.ABANDONED and gone.asked_by == "reception-console"
+    assert gone.reason == "cancelled by reception-console; the caller is back with 100"
+
+
+def test_given_a_cancel_the_pbx_refused_then_a_later_abandonment_has_its_own_reason() -> None:
+    book = TransferBook()
+    tid = _start(book, "attended")
+    book.observe(CallRinging("c1", "201", CALLER, "PJSIP/201-1"), T0)
+    book.ask(tid, "cancel", "reception-console")
+    book.ask(tid, None)
+    [gone] = book.observe(RingStopped("c1", "201", "ended"), T0)
+    assert gone.reason == "201 did not answer" and gone.asked_by is None

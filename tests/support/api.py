@@ -27,10 +27,19 @@ class Api:
         return self.base + path
 
     async def get(self, path: str, *, token: str | None = "default", **kw: Any) -> tuple[int, Any]:
+        return await self.call("GET", path, token=token, **kw)
+
+    async def post(self, path: str, *, token: str | None = "default", **kw: Any) -> tuple[int, Any]:
+        """POST; pass `json=` for a JSON body (or `data=` with headers for anything else)."""
+        return await self.call("POST", path, token=token, **kw)
+
+    async def call(
+        self, method: str, path: str, *, token: str | None = "default", **kw: Any
+    ) -> tuple[int, Any]:
         headers = dict(kw.pop("headers", {}))
         if token is not None:
             headers["Authorization"] = f"Bearer {self.token if token == 'default' else token}"
-        async with self.http.get(self.url(path), headers=headers, **kw) as resp:
+        async with self.http.request(method, self.url(path), headers=headers, **kw) as resp:
             body = await resp.json(content_type=None) if resp.content_type == "application/json" else None
             return resp.status, body
 

@@ -69,6 +69,7 @@ class SimChannel:
     gone: asyncio.Event = field(default_factory=asyncio.Event)  # set once the channel is hung up
     partner: SimChannel | None = None  # the other half of a Local pair
     held: bool = False
+    picked_up: asyncio.Event = field(default_factory=asyncio.Event)  # set: the ringing phone answers now
 
 
 @dataclass(slots=True)
@@ -140,6 +141,14 @@ class SimPbx:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds * self.speed)
 
+    def pick_up(self, extension: str) -> bool:
+        """The phone of `extension` answers the call it rings with, now, whatever its endpoint's
+        `answer_after_s` says (tests drive a phone by hand with it). False when it rings with nothing."""
+        ringing = [c for c in self.channels.values() if c.device == f"PJSIP/{extension}" and c.state == 5]
+        for chan in ringing:
+            chan.picked_up.set()
+        return bool(ringing)
+
     def channel_named(self, name: str) -> SimChannel | None:
         for chan in self.channels.values():
             if chan.name == name:
@@ -187,8 +196,9 @@ class SimPbx:
         state: int,
         linkedid: str | None = None,
         name: str | None = None,
+        uniqueid: str | None = None,
     ) -> SimChannel:
-        uid = self.new_uniqueid()
+        uid = uniqueid or self.new_uniqueid()
         chan = SimChannel(
             name or self._channel_name(device),
             uid,
