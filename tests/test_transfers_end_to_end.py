@@ -99,7 +99,11 @@ async def test_given_a_call_answered_at_100_when_blind_transferred_to_e201_then_
     assert pop.payload["extension"] == "201"
     notice = await agents.wait_for("cti/agents/e-201/notify", kind="transfer")
     assert notice.payload["transfer_id"] == transfer["id"] and notice.payload["call_id"] == call.call_id
-    assert notice.payload["text"] == f"Call put through to you from 100: {CALLER[1]} ({CALLER[0]})"
+    # The ring at reception registered a contact: the notify names it and says what the journal knows.
+    assert notice.payload["contact_id"]
+    assert (
+        notice.payload["text"] == f"Call put through to you from 100: call from {CALLER[1]} — no purpose yet"
+    )
     assert notice.payload["caller"] == {"number": CALLER[0], "name": CALLER[1]}
     assert notice.at <= pop.at + 1.0  # sent when 201 started ringing, not later
     dismissed = await agents.wait_for("cti/agents/e-100/popup", type="dismiss", call_id=call.call_id)
@@ -187,3 +191,70 @@ async def test_given_click_to_dial_from_201_to_100_then_201_rings_first_then_100
     assert not desk.agents.on("cti/agents/e-201/popup"), "the one who dials gets no pop"
     _, call = await api.get(f"/api/v1/calls/{call_id}")
     assert call["talking"] == ["100"] and call["caller"]["number"] == "201"
+
+
+async def test_given_reception_registers_the_call_for_201_and_transfers_it_then_201_pops_with_the_description(
+    desk: Desk,
+) -> None:
+    """Issue 5's reception flow: ring at 100 -> pop at e-100 -> contact completed (service, responsible 201,
+    a description) -> transfer -> 201 rings then talks -> 201's pop carries the description."""
+    api, pbx = desk.api, desk.sim.pbx
+    pbx.endpoints["201"].answer_after_s = None
+    call = await answered_at(pbx, api.daemon.tracker)
+    first = await desk.agents.wait_for("cti/agents/e-100/popup", type="popup", call_id=call.call_id)
+    contact_id = first.payload["contact_id"]
+    assert contact_id and first.payload["caller"]["raw"] == CALLER[0]
+    status, contact = await api.send(
+        "POST",
+        "/api/v1/contacts",
+        {
+            "type": "call",
+            "call_id": call.call_id,
+            "purpose": "service",
+            "responsible_employee_id": "e-201",
+            "description": "клиент жалуется на стук в подвеске",
+        },
+    )
+    assert status == 200 and contact["id"] == contact_id, contact  # the ring's contact, completed
+    assert contact["status"] == "assigned" and contact["responsible_employee_id"] == "e-201"
+    assigned = await desk.agents.wait_for("cti/agents/e-201/notify", kind="assigned", contact_id=contact_id)
+    assert "стук в подвеске" in assigned.payload["text"]
+    status, transfer = await api.post(f"/api/v1/calls/{call.call_id}/transfer", json={"to_employee": "e-201"})
+    assert status == 201 and transfer["status"] == "ringback", transfer
+    assert ringing_devices(pbx, call.call_id) == ["PJSIP/201"]
+    pop = await desk.agents.wait_for("cti/agents/e-201/popup", type="popup", call_id=call.call_id)
+    assert pop.payload["contact_id"] == contact_id
+    assert pop.payload["contact"]["description"] == "клиент жалуется на стук в подвеске"
+    assert pop.payload["purpose"] == {"code": "service", "sub": None, "auto": False}
+    assert pop.payload["caller"]["raw"] == CALLER[0]  # the real caller, not reception
+    assert pbx.pick_up("201")
+    await desk.transfer_reaches(transfer["id"], "completed")
+    assert bridged_with(pbx, call.caller) == ["PJSIP/201"]
+    await desk.line_becomes("100", "ready")
+    await desk.line_becomes("201", "talking")
+    assert desk.statuses("100")[-3:] == ["ringing", "talking", "ready"]
+    assert desk.statuses("201")[-2:] == ["ringing", "talking"]
+    _, journal = await api.get(f"/api/v1/contacts/{contact_id}")
+    kinds = [h["kind"] for h in journal["history"]]
+    assert kinds[:2] == ["registered", "completed"] and "transfer" in kinds
+    transfers = [h["data"] for h in journal["history"] if h["kind"] == "transfer"]
+    assert [t["status"] for t in transfers][-2:] == ["ringback", "completed"]
+
+
+async def test_given_the_transfer_button_then_the_contact_is_saved_and_the_call_put_through(
+    desk: Desk,
+) -> None:
+    """Seed 003: "Transfer" instead of "Register": only the employee is needed, and the call goes to them."""
+    api, pbx = desk.api, desk.sim.pbx
+    pbx.endpoints["202"].answer_after_s = None
+    call = await answered_at(pbx, api.daemon.tracker, number="anonymous", name="Anonymous")
+    status, contact = await api.send(
+        "POST",
+        "/api/v1/contacts",
+        {"type": "call", "call_id": call.call_id, "transfer": True, "responsible_employee_id": "e-202"},
+    )
+    assert status == 200 and contact["status"] == "assigned", contact
+    assert contact["transfer"]["status"] == "ringback" and contact["transfer"]["to_extension"] == "202"
+    assert ringing_devices(pbx, call.call_id) == ["PJSIP/202"]
+    pop = await desk.agents.wait_for("cti/agents/e-202/popup", type="popup", call_id=call.call_id)
+    assert pop.payload["contact_id"] == contact["id"] and pop.payload["identified"] is False

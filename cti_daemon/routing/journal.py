@@ -118,10 +118,20 @@ class JournalService:
     # --- registering ---------------------------------------------------------------------------------
     async def register(self, reg: Registration, actor: str) -> Saved:
         catalog = self._catalog()
-        problems = validate(reg, catalog.levels(), catalog.employees)
+        existing = self._ring.for_call(reg.call_id) if reg.call_id else None
+        # Completing the contact a ring registered: what the ring knew (the number) counts as given.
+        checked = (
+            reg
+            if existing is None
+            else replace(
+                reg,
+                caller_phone=reg.caller_phone or existing.caller_phone,
+                customer_id=reg.customer_id or existing.customer_id,
+            )
+        )
+        problems = validate(checked, catalog.levels(), catalog.employees)
         if problems:
             raise InvalidContact(problems)
-        existing = self._ring.for_call(reg.call_id) if reg.call_id else None
         if existing is not None:
             return await self._complete(existing, reg, actor)
         docs = await self._open_documents(reg)

@@ -60,8 +60,12 @@ def queue_reminders(
     return [Notice(e, "queue_reminder", contact.id, text) for e in seen]
 
 
-def transfer_notice(contact: ContactFacts, to_employee_id: str, from_extension: str | None) -> Notice:
-    source = f"from {from_extension}" if from_extension else "from reception"
-    return Notice(
-        to_employee_id, "transfer", contact.id, f"Call put through to you {source}: {_about(contact)}"
-    )
+def transfer_notice(
+    contact: ContactFacts, to_employee_id: str, from_extension: str | None, *, attended: bool = False
+) -> Notice:
+    by = from_extension or "reception"
+    if attended:
+        text = f"Attended transfer from {by}: {_about(contact)}; {by} speaks to you first"
+    else:
+        text = f"Call put through to you from {by}: {_about(contact)}"
+    return Notice(to_employee_id, "transfer", contact.id, text)

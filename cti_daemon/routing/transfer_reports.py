@@ -88,7 +88,9 @@ class TransferReports:
         facts = await self._contact_facts(transfer.call_id) if self._contact_facts is not None else None
         contact_id: str | None = transfer.contact_id
         if facts is not None:
-            notice = transfer_notice(facts, employee_id, transfer.from_extension)
+            notice = transfer_notice(
+                facts, employee_id, transfer.from_extension, attended=transfer.mode == "attended"
+            )
             text, contact_id = notice.text, notice.contact_id
         else:
             text = plain_notice(transfer, caller)

@@ -36,5 +36,7 @@ def test_given_a_waiting_visitor_then_reception_and_the_handlers_are_reminded_on
 
 
 def test_a_transfer_notice_names_where_the_call_comes_from() -> None:
+    attended = transfer_notice(_contact(), "e-201", "100", attended=True)
+    assert attended.text.endswith("100 speaks to you first")
     notice = transfer_notice(_contact(), "e-201", "100")
     assert (notice.employee_id, notice.kind) == ("e-201", "transfer") and "from 100" in notice.text
