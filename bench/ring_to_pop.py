@@ -94,6 +94,8 @@ node_id = "bench"
 url = "sqlite+aiosqlite:///{db}"
 [http]
 listen = "127.0.0.1:{http_port}"
+[routing]
+spool_file = "{tmp / "journal-spool.jsonl"}"
 [logging]
 level = "{log_level}"
 format = "json"

@@ -5,27 +5,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.exc import DBAPIError
 
 from cti_daemon import logs
+from cti_daemon.ami.call_events import CallEvent
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.frames import AmiMessage
 from cti_daemon.ami.link import AmiLink
 from cti_daemon.ami.resync import Resync
 from cti_daemon.ami.tracker import CallTracker
 from cti_daemon.api import calls as calls_api
+from cti_daemon.api import contacts as contacts_api
+from cti_daemon.api import customers as customers_api
 from cti_daemon.api import employees as employees_api
 from cti_daemon.api import health as health_api
 from cti_daemon.api import lines as lines_api
 from cti_daemon.api import lookup as lookup_api
 from cti_daemon.api import metrics as metrics_api
+from cti_daemon.api import originate as originate_api
+from cti_daemon.api import purposes as purposes_api
 from cti_daemon.api import sources
+from cti_daemon.api import transfers as transfers_api
 from cti_daemon.api.auth import TokenBook
 from cti_daemon.api.health import Component, HealthProbe
 from cti_daemon.api.metrics import DaemonMetrics, DeliveryFigures
@@ -35,16 +42,30 @@ from cti_daemon.config import Config
 from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
+from cti_daemon.crm.journal_store import JournalStore
 from cti_daemon.crm.numbers import NumberRules
+from cti_daemon.crm.purposes import PurposeCatalog, load_catalog
 from cti_daemon.crm.schema import head as schema_head
 from cti_daemon.crm.search import CustomerSearch
+from cti_daemon.crm.spool import Spool
 from cti_daemon.crm.staff import list_staff
 from cti_daemon.crm.store import Store, StoreError, open_store
 from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.mqtt.topics import Topics
+from cti_daemon.routing.call_actions import PbxNews
+from cti_daemon.routing.click_to_dial import ClickToDial
+from cti_daemon.routing.journal import JournalService
+from cti_daemon.routing.journal_transfers import JournalTransfers
+from cti_daemon.routing.journal_writer import JournalWriter
+from cti_daemon.routing.presence import PresenceBook
+from cti_daemon.routing.presence_service import PresenceService
+from cti_daemon.routing.ring_contacts import RingContacts
 from cti_daemon.routing.screen_pop import ScreenPopService
+from cti_daemon.routing.transfer_book import TransferBook
+from cti_daemon.routing.transfers import TransferService
+from cti_daemon.routing.waiting_queue import WaitingQueue
 from cti_daemon.systemd import Notifier
 from cti_daemon.timefmt import utcnow
 
@@ -99,13 +120,82 @@ class Daemon:
         )
         self.outbound = AgentOutbound(self.mqtt, topics, node)
         self.tracker = CallTracker(self.directory)
-        self.pops = ScreenPopService(
-            directory=self.directory, identify=identify, out=self.outbound, clock=clock
+        # The journal: contacts registered at ring time and over HTTP, spooled while the store is away.
+        self.catalog = PurposeCatalog.builtin()  # replaced by the store's once it answers
+        journal_store = JournalStore(self.store)
+        self.writer = JournalWriter(
+            journal_store, Spool(Path(config.routing.spool_file)), invalidate=self.identifier.invalidate
         )
+        self.ring_contacts = RingContacts(
+            writer=self.writer,
+            out=self.outbound,
+            clock=clock,
+            node_id=node,
+            reception=config.routing.reception_extensions,
+        )
+        self.pops = ScreenPopService(
+            directory=self.directory,
+            identify=identify,
+            out=self.outbound,
+            clock=clock,
+            contacts=self.ring_contacts,
+        )
+        self.journal = JournalService(
+            writer=self.writer,
+            ring=self.ring_contacts,
+            catalog=lambda: self.catalog,
+            cards=self.cards,
+            rules=rules,
+            out=self.outbound,
+            clock=clock,
+            node_id=node,
+            reception_staff=self._reception_staff,
+        )
+        self.queue = WaitingQueue(
+            journal=journal_store,
+            catalog=lambda: self.catalog,
+            reception_staff=self._reception_staff,
+            out=self.outbound,
+            clock=clock,
+            node_id=node,
+            interval_s=config.routing.queue_reminder_s,
+            customer_name=self.journal.customer_name,
+        )
+        self.presence = PresenceService(PresenceBook(config.routing.custom_statuses), self.outbound, clock)
+        self._journal_store = journal_store
         # After every (re)login the tracker is corrected from Asterisk's lists and the corrections published.
-        self.resync = Resync(self.tracker, self.pops.submit)
+        self.resync = Resync(self.tracker, self._on_call_events)
         self.ami = AmiLink(
             config.ami, on_event=self._on_ami_event, on_state=self._on_ami_state, on_session=self.resync
+        )
+        # Transfers and click to dial act through AMI and believe what the tracker's events then report.
+        self.pbx_news = PbxNews()
+        routing = config.routing
+        self.journal_transfers = JournalTransfers(
+            journal=self.journal, store=journal_store, ring=self.ring_contacts, clock=clock
+        )
+        self.transfers = TransferService(
+            link=self.ami,
+            views=self.tracker,
+            directory=self.directory,
+            book=TransferBook(),
+            out=self.outbound,
+            news=self.pbx_news,
+            clock=clock,
+            context=routing.attended_transfer_context,
+            confirm_s=routing.transfer_confirm_s,
+            observer=self.journal_transfers,
+            contact_facts=self.journal_transfers.contact_facts,
+        )
+        self.journal_transfers.service = self.transfers
+        self.journal.transfer = self.journal_transfers.put_through
+        self.click_to_dial = ClickToDial(
+            link=self.ami,
+            views=self.tracker,
+            directory=self.directory,
+            news=self.pbx_news,
+            context=routing.attended_transfer_context,
+            confirm_s=routing.transfer_confirm_s,
         )
         self.health = HealthProbe(
             [
@@ -133,9 +223,27 @@ class Daemon:
             *lines_api.routes(lambda: sources.line_views(self.tracker, self.directory)),
             *calls_api.routes(lambda: sources.call_views(self.tracker)),
             *employees_api.routes(
-                lambda: list_staff(self.store), lambda ext: sources.line_status(self.tracker, ext)
+                lambda: list_staff(self.store),
+                lambda ext: sources.line_status(self.tracker, ext),
+                presence=self._presence_of,
+                load=self._journal_store.load_by_employee,
             ),
+            *customers_api.routes(self.search, self.cards),
+            *contacts_api.routes(self.journal),
+            *purposes_api.routes(lambda: self.catalog),
+            *transfers_api.routes(self.transfers),
+            *originate_api.routes(self.click_to_dial),
         ]
+
+    def _presence_of(self, employee_id: str) -> employees_api.PresenceView | None:
+        seen = self.presence.book.get(employee_id)
+        if seen is None:
+            return None
+        return employees_api.PresenceView(seen.status, seen.note or None, seen.client == "online")
+
+    def _reception_staff(self) -> list[str]:
+        found = (self.directory.employee_at(ext) for ext in self.config.routing.reception_extensions)
+        return [e for e in found if e is not None]
 
     def _delivery_figures(self) -> DeliveryFigures:
         stats = self.mqtt.stats
@@ -154,7 +262,13 @@ class Daemon:
         self.metrics.ami_events.inc()
         events = self.tracker.handle(msg)
         if events:
-            self.pops.submit(events)
+            self._on_call_events(events)
+
+    def _on_call_events(self, events: Iterable[CallEvent]) -> None:
+        events = list(events)
+        self.pops.submit(events)
+        self.transfers.observe(events)
+        self.pbx_news.tick()
 
     def _on_ami_state(self, connected: bool) -> None:
         self.outbound.daemon_status(online=True, ami_connected=connected, since=self.clock())
@@ -166,11 +280,16 @@ class Daemon:
             await self._check_schema()
             await self._load_directory()
             self.outbound.daemon_status(online=True, ami_connected=False, since=self.clock())
+            self.presence.listen(self.mqtt, self.topics)
             await self._stack.enter_async_context(self.mqtt)
             await self._stack.enter_async_context(self.ami)
+            self._stack.push_async_callback(self.transfers.close)
+            self._stack.push_async_callback(self.click_to_dial.close)
             await self._stack.enter_async_context(self.api)
             self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory-refresh"))
             self._tasks.append(asyncio.create_task(self._tell_systemd(), name="systemd"))
+            self._tasks.append(asyncio.create_task(self.writer.run_replay(), name="spool-replay"))
+            self._tasks.append(asyncio.create_task(self.queue.run(), name="waiting-queue"))
         except BaseException:
             await self._stack.aclose()
             raise
@@ -191,6 +310,8 @@ class Daemon:
                 await task
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.pops.idle(), 2.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ring_contacts.idle(), 2.0)
         await self._stack.aclose()
         log.info("daemon.stopped")
 
@@ -219,7 +340,11 @@ class Daemon:
             log.warning("directory.unavailable", reason=reason, effect="pops wait for the employee list")
             return False
         self.directory.replace(owners)
-        log.info("directory.loaded", employees=len(owners))
+        try:
+            self.catalog = await load_catalog(self.store)
+        except (StoreError, OSError, DBAPIError) as exc:
+            log.warning("purposes.unavailable", reason=str(exc).splitlines()[0])
+        log.info("directory.loaded", employees=len(owners), purposes=len(self.catalog.purposes))
         return True
 
     async def _refresh_directory(self) -> None:

@@ -11,7 +11,7 @@ import socket
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,12 @@ class RoutingConfig:
     reception_extensions: list[str] = field(default_factory=lambda: ["100"])
     queue_reminder_s: int = 300
     attended_transfer_context: str = "internal"
+    # Presence statuses agents may choose besides available, busy and away.
+    custom_statuses: list[str] = field(default_factory=list)
+    # Journal writes taken while the store is away wait here (fsynced) until it is back.
+    spool_file: str = "/var/lib/cti-daemon/journal-spool.jsonl"
+    # A transfer or click to dial is answered once the PBX reports the target ringing, waiting at most this.
+    transfer_confirm_s: float = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +332,20 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
             bad("http.tokens_file", bad_tokens)
     if config.http.max_body_bytes < 1024:
         bad("http.max_body_bytes", "must be at least 1024")
+    out.extend(_validate_phone(config, source))
+    if config.logging.level not in _LOG_LEVELS:
+        bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
+    if config.logging.format not in _LOG_FORMATS:
+        bad("logging.format", f"must be one of {', '.join(sorted(_LOG_FORMATS))}")
+    return out
+
+
+def _validate_phone(config: Config, source: str) -> list[Problem]:
+    out: list[Problem] = []
+
+    def bad(key: str, reason: str) -> None:
+        out.append(Problem(source, key, reason))
+
     if len(config.phone.default_region) != 2 or not config.phone.default_region.isalpha():
         bad(
             "phone.default_region",
@@ -335,15 +355,23 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("phone.internal_max_digits", "must be between 2 and 8")
     if any(not p.isdigit() for p in config.phone.international_prefix):
         bad("phone.international_prefix", "each prefix must be digits only")
-    if not config.routing.reception_extensions:
-        bad("routing.reception_extensions", "must list at least one extension")
-    if config.routing.queue_reminder_s < 1:
-        bad("routing.queue_reminder_s", "must be at least 1 second")
-    if config.logging.level not in _LOG_LEVELS:
-        bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
-    if config.logging.format not in _LOG_FORMATS:
-        bad("logging.format", f"must be one of {', '.join(sorted(_LOG_FORMATS))}")
+    _validate_routing(config.routing, bad)
     return out
+
+
+def _validate_routing(routing: RoutingConfig, bad: Callable[[str, str], None]) -> None:
+    if not routing.reception_extensions:
+        bad("routing.reception_extensions", "must list at least one extension")
+    if routing.queue_reminder_s < 1:
+        bad("routing.queue_reminder_s", "must be at least 1 second")
+    if not 0 < routing.transfer_confirm_s <= 120:
+        bad("routing.transfer_confirm_s", "must be more than 0 and at most 120 seconds")
+    if any(
+        not s.strip() or len(s) > 32 or s in ("available", "busy", "away") for s in routing.custom_statuses
+    ):
+        bad("routing.custom_statuses", "each must be 1 to 32 characters and not a built-in status")
+    if not routing.spool_file.strip():
+        bad("routing.spool_file", "must be a file path (in a directory the daemon may write)")
 
 
 def _check_tokens_file(path: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -147,5 +148,13 @@ def daemon_config(*, ami_port: int, mqtt_url: str, db_url: str, **sections: dict
         mqtt={"url": mqtt_url, "node_id": "test", "reconnect_max_delay_s": 0.5},
         database={"url": db_url},
         http={"listen": "127.0.0.1:0"},
+        routing={"spool_file": _spool_for(db_url)},
     )
     return with_overrides(base, **sections) if sections else base
+
+
+def _spool_for(db_url: str) -> str:
+    """Next to a test's SQLite file (its own temporary directory); elsewhere a fresh directory."""
+    if db_url.startswith("sqlite") and ":memory:" not in db_url:
+        return str(Path(db_url.split("///", 1)[1]).with_suffix(".spool.jsonl"))
+    return str(Path(tempfile.mkdtemp(prefix="cti-test-spool-")) / "journal-spool.jsonl")

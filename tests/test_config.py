@@ -106,3 +106,16 @@ def test_a_secret_never_prints_itself() -> None:
     secret = Secret("hunter2-very-secret")
     assert "hunter2" not in f"{secret} {secret!r} {[secret]}"
     assert secret.reveal() == "hunter2-very-secret"
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "121"])
+def test_given_a_transfer_confirmation_time_out_of_range_then_the_key_is_named(seconds: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(None, env={"CTI_AMI__SECRET": "x", "CTI_ROUTING__TRANSFER_CONFIRM_S": seconds})
+    assert [p.key for p in err.value.problems] == ["routing.transfer_confirm_s"]
+    assert (
+        load(
+            None, env={"CTI_AMI__SECRET": "x", "CTI_ROUTING__TRANSFER_CONFIRM_S": "2.5"}
+        ).routing.transfer_confirm_s
+        == 2.5
+    )

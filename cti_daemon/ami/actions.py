@@ -159,11 +159,14 @@ async def originate(
     *,
     timeout: float = 20.0,
     variables: Mapping[str, str] | None = None,
+    channel_id: str | None = None,
 ) -> OriginateResult:
     """Click to dial: ring `from_device` (the employee's phone, "PJSIP/201") for up to `timeout` seconds;
     once it answers Asterisk dials `to_number` in `context` from it. `caller_id` is shown on the employee's
-    phone while it rings, as Asterisk takes it ('"Click2Call" <201>'). Returns when the phone answered;
-    raises AmiOriginateError when it did not (busy, no answer, unavailable: `.reason`)."""
+    phone while it rings, as Asterisk takes it ('"Click2Call" <201>'). `channel_id` (Asterisk 12+
+    ChannelId, at most 149 characters) becomes the originated channel's uniqueid, hence the new call's id,
+    known before anything rings. Returns when the phone answered; raises AmiOriginateError when it did not
+    (busy, no answer, unavailable: `.reason`)."""
     headers: dict[str, str | list[str]] = {
         "Channel": _field("from_device", from_device),
         "Context": _field("context", context),
@@ -174,6 +177,8 @@ async def originate(
     }
     if caller_id:
         headers["CallerID"] = caller_id
+    if channel_id:
+        headers["ChannelId"] = _field("channel_id", channel_id)
     if variables:
         headers["Variable"] = [f"{_field('variable', k)}={v}" for k, v in variables.items()]
     _, outcome = await link.action_then_event(

@@ -28,6 +28,7 @@ class LineDirectory:
         self._cache: dict[str, str | None] = {}  # channel or device name -> extension: asked per event
         self._by_device: dict[str, str] = {}
         self._employee: dict[str, str] = {}
+        self._extension_of: dict[str, str] = {}  # employee id -> extension
         self._devices: dict[str, tuple[str, ...]] = {}
         self.replace(owners)
 
@@ -41,6 +42,7 @@ class LineDirectory:
             for device in owner.devices:
                 by_device[device.lower()] = owner.extension
         self._by_device, self._employee, self._devices = by_device, employee, devices
+        self._extension_of = {employee_id: ext for ext, employee_id in employee.items()}
         self._cache = {}
 
     def extension_of_device(self, device: str) -> str | None:
@@ -71,6 +73,10 @@ class LineDirectory:
 
     def employee_at(self, extension: str) -> str | None:
         return self._employee.get(extension)
+
+    def extension_of_employee(self, employee_id: str) -> str | None:
+        """The extension an employee sits at (None: unknown employee, or one without an extension)."""
+        return self._extension_of.get(employee_id)
 
     def devices_of(self, extension: str) -> tuple[str, ...]:
         return self._devices.get(extension, ())

@@ -8,6 +8,7 @@ traceback. A 500 says nothing about the cause: the log line does, with fields.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -35,12 +36,21 @@ _CODES = {
 class ApiError(Exception):
     """An answer that is not a success: status, a stable machine code, a message for people, the field."""
 
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.extra = extra or {}  # more machine-readable detail, e.g. the allowed statuses of a 409
 
 
 def bad_request(message: str, *, field: str | None = None, code: str = "invalid") -> ApiError:
@@ -51,8 +61,10 @@ def not_found(message: str, *, field: str | None = None) -> ApiError:
     return ApiError(404, "not_found", message, field=field)
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
-    body = {"error": {"code": code, "message": message, "field": field}}
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, extra: dict[str, Any] | None = None
+) -> web.Response:
+    body = {"error": {"code": code, "message": message, "field": field, **(extra or {})}}
     headers = {"WWW-Authenticate": 'Bearer realm="cti-daemon"'} if status == 401 else None
     return web.json_response(body, status=status, headers=headers)
 
@@ -62,7 +74,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        return error_response(exc.status, exc.code, exc.message, exc.field, exc.extra)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and the like are not errors

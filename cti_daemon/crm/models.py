@@ -246,6 +246,8 @@ class Contact(Base):
     postponed_reason: Mapped[str | None] = mapped_column(Text)
     postponed_to: Mapped[str | None] = mapped_column(String(64))  # employee id
     missed_reason: Mapped[str | None] = mapped_column(Text)
+    # A visit waiting in the queue since then; cleared when it is assigned or marked missed.
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
 

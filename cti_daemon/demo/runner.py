@@ -86,6 +86,7 @@ async def run_demo(
             ami={"port": ports.ami, "secret": Secret(ami_secret), "ping_interval_s": 5.0},
             mqtt={"url": broker.url, "node_id": "demo"},
             database={"url": db_url},
+            routing={"spool_file": str(Path(tmp) / "journal-spool.jsonl")},
             http={"listen": f"127.0.0.1:{ports.http}", "tokens_file": str(tokens)},
         )
         out.write(

@@ -11,6 +11,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from typing import Protocol
 
 from cti_daemon import logs
 from cti_daemon.ami.call_events import (
@@ -27,11 +28,23 @@ from cti_daemon.ami.call_events import (
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.crm.identify import Identification
 from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.routing.ring_contacts import RingContact
 
 log = logs.get("cti.routing.pop")
 
 IdentifyFn = Callable[[str], Awaitable[Identification]]
 Clock = Callable[[], datetime]
+
+
+class CallContacts(Protocol):
+    """The journal's side of a ring: the contact a pop carries, and the call's fate (answered, ended).
+    Called in the call's own order, after its pop."""
+
+    def on_ring(
+        self, call_id: str, extension: str, party: Party, ident: Identification
+    ) -> RingContact | None: ...
+
+    def observe(self, events: Iterable[CallEvent]) -> None: ...
 
 
 class ScreenPopService:
@@ -42,8 +55,10 @@ class ScreenPopService:
         identify: IdentifyFn,
         out: AgentOutbound,
         clock: Clock,
+        contacts: CallContacts | None = None,
     ) -> None:
         self._directory = directory
+        self._contacts = contacts
         self._identify = identify
         self._out = out
         self._clock = clock
@@ -102,6 +117,14 @@ class ScreenPopService:
         employee_id = self._directory.employee_at(event.extension)
         key = (event.call_id, event.extension)
         self._live.add(key)
+        contact = (
+            self._contacts.on_ring(event.call_id, event.extension, event.caller, ident)
+            if self._contacts
+            else None
+        )
+        extra = contact.extra if contact is not None else None
+        if extra is not None and extra.get("contact", {}).get("purpose"):
+            extra = {**extra, "purpose": extra["contact"]["purpose"]}  # reception's purpose beats the guess
         if employee_id is None:
             log.info("pop.no_employee", call_id=event.call_id, extension=event.extension)
         else:
@@ -112,12 +135,13 @@ class ScreenPopService:
             self._out.popup(
                 employee_id=employee_id,
                 call_id=event.call_id,
-                contact_id=None,
+                contact_id=contact.contact_id if contact is not None else None,
                 at=now,
                 extension=event.extension,
                 party=event.caller,
                 ident=ident,
                 still_relevant=still_ringing_or_talking,
+                extra=extra,
             )
             self.pops_published += 1
             log.info(
@@ -135,6 +159,7 @@ class ScreenPopService:
             extension=event.extension,
             at=now,
             employee_id=employee_id,
+            contact_id=contact.contact_id if contact is not None else None,
         )
 
     async def _caller_changed(self, event: CallerChanged) -> None:
@@ -149,6 +174,8 @@ class ScreenPopService:
 
     def _apply(self, event: CallEvent) -> None:
         now = self._clock()
+        if self._contacts is not None and isinstance(event, CallAnswered | CallEnded):
+            self._contacts.observe([event])
         if isinstance(event, RingStopped):
             self._dismiss(event.call_id, event.extension, event.reason, now)
         elif isinstance(event, CallAnswered):

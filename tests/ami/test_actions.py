@@ -21,6 +21,7 @@ from cti_daemon.ami.errors import (
     AmiTimeoutError,
 )
 from cti_daemon.ami.link import AmiLink
+from cti_daemon.ami.simulator import flows
 from cti_daemon.ami.simulator.pbx import SimPbx
 from cti_daemon.ami.simulator.scenarios import InboundCall, place_inbound
 from cti_daemon.ami.simulator.server import AmiServer
@@ -221,3 +222,47 @@ async def test_given_an_attended_transfer_when_the_caller_hangs_up_during_the_co
     await env.until(lambda: not env.tracker.calls and not env.pbx.channels)
     assert not env.pbx.atxfers
     assert not [e for e in env.events if isinstance(e, CallTransferred)]
+
+
+async def test_given_click_to_dial_with_a_channel_id_then_the_new_call_has_that_id_from_its_first_event(
+    env: Pbx,
+) -> None:
+    result = await actions.originate(
+        env.link, "PJSIP/201", "100", "internal", "<201>", timeout=5.0, channel_id="cti-0190-click"
+    )
+    assert result.uniqueid == "cti-0190-click"
+    await env.until(lambda: any(isinstance(e, CallRinging) and e.extension == "100" for e in env.events))
+    ringing = next(e for e in env.events if isinstance(e, CallRinging))
+    assert ringing.call_id == "cti-0190-click" and ringing.caller == Party("201", "Staff 201")
+
+
+async def test_given_a_consultation_when_the_target_hangs_up_then_the_transferer_is_back_with_the_caller(
+    env: Pbx,
+) -> None:
+    view = await env.answered_at_reception()
+    assert view.transferer_channel is not None
+    await actions.attended_transfer(env.link, view.transferer_channel, "internal", "201")
+    await env.until(lambda: "201" in env.tracker.call_view(view.call_id).talking)  # type: ignore[union-attr]
+    target = env.pbx.channel_named(env.tracker.call_view(view.call_id).channel_of("201") or "")  # type: ignore[union-attr]
+    assert target is not None
+    flows.hangup(env.pbx, target)  # 201 puts the handset down: Asterisk rebridges 100 with the caller
+    await env.until(lambda: env.tracker.call_view(view.call_id).talking == ("100",))  # type: ignore[union-attr]
+    trunk = env.pbx.channel_named(view.caller_channel or "")
+    reception = env.pbx.channel_named(view.transferer_channel)
+    assert trunk is not None and reception is not None and trunk.bridge == reception.bridge is not None
+    assert not env.pbx.atxfers and not [e for e in env.events if isinstance(e, CallTransferred)]
+
+
+async def test_given_an_attended_transfer_cancelled_while_the_target_rings_then_its_flow_ends_cleanly(
+    env: Pbx,
+) -> None:
+    env.pbx.endpoints["201"].answer_after_s = None
+    view = await env.answered_at_reception()
+    assert view.transferer_channel is not None
+    await actions.attended_transfer(env.link, view.transferer_channel, "internal", "201")
+    await env.until(lambda: "201" in env.tracker.call_view(view.call_id).ringing)  # type: ignore[union-attr]
+    (flow,) = [t for t in env.pbx.tasks if "atxfer" in repr(t.get_coro())]
+    await actions.cancel_attended_transfer(env.link, view.transferer_channel)
+    await asyncio.wait_for(flow, 5)  # it used to raise "No attended transfer in progress" here
+    await env.until(lambda: env.tracker.call_view(view.call_id).ringing == ())  # type: ignore[union-attr]
+    assert env.tracker.call_view(view.call_id).talking == ("100",)  # type: ignore[union-attr]

@@ -25,3 +25,24 @@ async def api(
     )
     async with running_api(config, token) as running:
         yield running
+
+
+@pytest.fixture
+async def pbx_api(
+    sim: Sim, broker: LocalBroker, seeded_sqlite: tuple[str, SeedSummary], tmp_path: Path
+) -> AsyncIterator[Api]:
+    """For acting on calls (transfers, click to dial): phones that answer by themselves do so within
+    0.15 s, and the PBX's confirmation is awaited 2 s at most."""
+    sim.pbx.speed = 0.1
+    token = new_token()
+    tokens = write_tokens(tmp_path, ("reception-console", token))
+    config = daemon_config(
+        ami_port=sim.port,
+        mqtt_url=broker.url,
+        db_url=seeded_sqlite[0],
+        http={"tokens_file": str(tokens)},
+        routing={"transfer_confirm_s": 2.0},
+    )
+    async with running_api(config, token) as running:
+        yield running
+    sim.pbx.cancel_flows()

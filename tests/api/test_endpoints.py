@@ -169,9 +169,9 @@ async def test_given_the_seeded_staff_then_employees_lists_extensions_purposes_a
     reception = staff["e-100"]
     assert reception["extension"] == "100" and reception["line_status"] in {"ready", "unknown"}
     assert isinstance(reception["purposes"], list)
-    # Presence and the journal are not built yet: present and null, not missing.
+    # No agent client has said anything yet: presence unknown (null, not missing); nothing in the journal.
     assert reception["presence"] is None and reception["logged_in"] is None
-    assert reception["open_contacts"] is None
+    assert reception["open_contacts"] == 0 and reception["handled_contacts"] == 0
     status, one = await api.get("/api/v1/employees/e-201")
     assert status == 200 and one == staff["e-201"]
     status, body = await api.get("/api/v1/employees/e-999")

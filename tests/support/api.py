@@ -27,12 +27,32 @@ class Api:
         return self.base + path
 
     async def get(self, path: str, *, token: str | None = "default", **kw: Any) -> tuple[int, Any]:
+        return await self.call("GET", path, token=token, **kw)
+
+    async def post(self, path: str, *, token: str | None = "default", **kw: Any) -> tuple[int, Any]:
+        """POST; pass `json=` for a JSON body (or `data=` with headers for anything else)."""
+        return await self.call("POST", path, token=token, **kw)
+
+    async def call(
+        self, method: str, path: str, *, token: str | None = "default", **kw: Any
+    ) -> tuple[int, Any]:
         headers = dict(kw.pop("headers", {}))
         if token is not None:
             headers["Authorization"] = f"Bearer {self.token if token == 'default' else token}"
-        async with self.http.get(self.url(path), headers=headers, **kw) as resp:
+        async with self.http.request(method, self.url(path), headers=headers, **kw) as resp:
             body = await resp.json(content_type=None) if resp.content_type == "application/json" else None
             return resp.status, body
+
+    async def send(
+        self, method: str, path: str, body: Any = None, *, token: str | None = "default", **kw: Any
+    ) -> tuple[int, Any]:
+        """POST/PATCH/... with a JSON body (None: no body)."""
+        headers = dict(kw.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {self.token if token == 'default' else token}"
+        async with self.http.request(method, self.url(path), json=body, headers=headers, **kw) as resp:
+            answer = await resp.json(content_type=None) if resp.content_type == "application/json" else None
+            return resp.status, answer
 
 
 def write_tokens(tmp_path: Path, *entries: tuple[str, str]) -> Path:
@@ -46,7 +66,14 @@ def new_token() -> str:
 
 
 @contextlib.asynccontextmanager
-async def running_api(config: Config, token: str, actor: str = "reception-console") -> AsyncIterator[Api]:
+async def running_api(
+    config: Config, token: str, actor: str = "reception-console", *, ready: bool = True
+) -> AsyncIterator[Api]:
+    """`ready=False`: do not wait for the store (a test of the store's absence); AMI and MQTT only."""
     async with Daemon(config) as daemon, aiohttp.ClientSession() as http:
-        await daemon.wait_ready()
+        if ready:
+            await daemon.wait_ready()
+        else:
+            await daemon.ami.wait_connected(10)
+            await daemon.mqtt.wait_connected(10)
         yield Api(daemon, http, f"http://127.0.0.1:{daemon.api.port}", token, actor)

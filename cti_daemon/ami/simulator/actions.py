@@ -165,6 +165,13 @@ def _originate(pbx: SimPbx) -> Handler:
         if not device or not exten:
             session.respond(action, "Error", [("Message", "Channel and Exten are required")])
             return
+        channel_id = action.get("ChannelId", "")
+        if len(channel_id) > 149:  # AST_MAX_PUBLIC_UNIQUEID
+            session.respond(action, "Error", [("Message", "Uniqueid length exceeds maximum of 149")])
+            return
+        if channel_id and any(c.uniqueid == channel_id for c in pbx.channels.values()):
+            session.respond(action, "Error", [("Message", "Originate failed")])
+            return
         context = action.get("Context", "internal")
         timeout = action.get("Timeout", "30000")
         parsed = _CALLER_ID.match(action.get("CallerID", ""))
@@ -179,6 +186,7 @@ def _originate(pbx: SimPbx) -> Handler:
             exten,
             caller_id=caller_id,
             timeout_s=int(timeout) / 1000 if timeout.isdigit() else 30.0,
+            channel_id=action.get("ChannelId") or None,
         )
         if wait:
             ok = ("Success", "Originate successfully queued") if answered else ("Error", "Originate failed")

@@ -128,11 +128,11 @@ async def dial(
     if answer is False or after is None:
         after = DIAL_TIMEOUT_S
         answer = False
-    await until_gone(pbx, (caller, dest), min(after, DIAL_TIMEOUT_S))
+    await until_gone(pbx, (caller, dest), min(after, DIAL_TIMEOUT_S), picked_up=dest.picked_up)
     stop_dialing(pbx, caller, dest)
     if caller.uniqueid not in pbx.channels:
         return "CANCEL", None  # the caller hung up: its hangup cancelled this leg
-    if dest.uniqueid not in pbx.channels or answer is False:
+    if dest.uniqueid not in pbx.channels or (answer is False and not dest.picked_up.is_set()):
         if dest.uniqueid in pbx.channels:
             pbx.dial_end(caller, dest, "NOANSWER")
             pbx.hangup(dest, 16)
@@ -174,6 +174,10 @@ def hangup(pbx: SimPbx, chan: SimChannel, cause: int = 16, *, by: Literal["far",
     if pending is not None and pending.target is not None and pending.transferee.uniqueid in pbx.channels:
         pending.complete(pbx)  # the transferer hanging up completes its attended transfer
         return
+    for consulting in list(pbx.atxfers.values()):
+        if consulting.one is chan and consulting.target is not None:
+            consulting.abort(pbx)  # the consulted target hung up (its Local pair goes with it)
+            return
     legs = pbx.dialing.pop(chan.uniqueid, [])
     if legs:  # hanging up while its legs ring: a CANCEL (c_inbound_abandoned)
         cancel_cause = 127 if by == "far" else cause
@@ -241,8 +245,13 @@ def _stop_dialing_all(pbx: SimPbx, dest: SimChannel) -> None:
                 del pbx.dialing[caller_id]
 
 
-async def until_gone(pbx: SimPbx, chans: tuple[SimChannel, ...], seconds: float) -> None:
+async def until_gone(
+    pbx: SimPbx, chans: tuple[SimChannel, ...], seconds: float, *, picked_up: asyncio.Event | None = None
+) -> None:
+    """Until one of `chans` hangs up, the ringing phone is picked up by hand, or `seconds` (scaled)."""
     waits = [asyncio.ensure_future(c.gone.wait()) for c in chans]
+    if picked_up is not None:
+        waits.append(asyncio.ensure_future(picked_up.wait()))
     try:
         await asyncio.wait(waits, timeout=seconds * pbx.speed, return_when=asyncio.FIRST_COMPLETED)
     finally:

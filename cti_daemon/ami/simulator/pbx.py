@@ -69,6 +69,7 @@ class SimChannel:
     gone: asyncio.Event = field(default_factory=asyncio.Event)  # set once the channel is hung up
     partner: SimChannel | None = None  # the other half of a Local pair
     held: bool = False
+    picked_up: asyncio.Event = field(default_factory=asyncio.Event)  # set: the ringing phone answers now
 
 
 @dataclass(slots=True)
@@ -102,6 +103,7 @@ class SimPbx:
         *,
         rng: random.Random | None = None,
         queue_member: str | None = "100",
+        system_name: str = "",
     ) -> None:
         names = endpoints or {"100": "Reception", "201": "Staff 201", "202": "Staff 202", "203": "Staff 203"}
         self.endpoints = {ext: Endpoint(ext, name) for ext, name in names.items()}
@@ -112,6 +114,9 @@ class SimPbx:
         self.queue_member = queue_member
         self.boot = int(time.time()) - 60
         self._epoch = int(time.time())
+        # Asterisk's `systemname` (asterisk.conf) prefixes every uniqueid, so calls of several PBXes sharing
+        # one journal never share an id (cacofonisk's traces show it: 195176c06ab8-1529939196.518).
+        self._id_prefix = f"{system_name}-" if system_name else ""
         self._seq = 0
         self._chan_seq = 0
         self._local_seq = 0
@@ -136,6 +141,14 @@ class SimPbx:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds * self.speed)
 
+    def pick_up(self, extension: str) -> bool:
+        """The phone of `extension` answers the call it rings with, now, whatever its endpoint's
+        `answer_after_s` says (tests drive a phone by hand with it). False when it rings with nothing."""
+        ringing = [c for c in self.channels.values() if c.device == f"PJSIP/{extension}" and c.state == 5]
+        for chan in ringing:
+            chan.picked_up.set()
+        return bool(ringing)
+
     def channel_named(self, name: str) -> SimChannel | None:
         for chan in self.channels.values():
             if chan.name == name:
@@ -156,7 +169,7 @@ class SimPbx:
 
     # --- ids -----------------------------------------------------------------------------------------
     def new_uniqueid(self) -> str:
-        uid = f"{self._epoch}.{self._seq}"
+        uid = f"{self._id_prefix}{self._epoch}.{self._seq}"
         self._seq += 1
         return uid
 
@@ -183,8 +196,9 @@ class SimPbx:
         state: int,
         linkedid: str | None = None,
         name: str | None = None,
+        uniqueid: str | None = None,
     ) -> SimChannel:
-        uid = self.new_uniqueid()
+        uid = uniqueid or self.new_uniqueid()
         chan = SimChannel(
             name or self._channel_name(device),
             uid,

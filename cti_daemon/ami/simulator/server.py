@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self
@@ -135,6 +136,7 @@ class AmiServer:
         call_actions.install(self)
         self.logins = 0
         self.failed_logins = 0
+        self.received: Counter[str] = Counter()  # actions asked of this PBX, by lower-case name
         self._server: asyncio.Server | None = None
         self._started = time.time()
 
@@ -229,6 +231,7 @@ class AmiServer:
         if not session.authenticated and name not in ("login", "logoff"):
             session.respond(action, "Error", [("Message", "Permission denied")])
             return None
+        self.received[name] += 1
         handler = self.actions.get(name)
         if handler is None:
             session.respond(action, "Error", [("Message", "Invalid/unknown command")])

@@ -30,6 +30,11 @@ class Atxfer:
     def complete(self, pbx: SimPbx) -> None:
         complete_atxfer(pbx, self)
 
+    def abort(self, pbx: SimPbx) -> None:
+        """The consulted target hung up: Asterisk puts the transferer back with the caller (its attended
+        transfer state machine's REBRIDGE), as CancelAtxfer does."""
+        cancel_atxfer(pbx, self.transferer)
+
 
 def _peers(pbx: SimPbx, chan: SimChannel) -> tuple[SimBridge, list[SimChannel]]:
     bridge = pbx.bridges.get(chan.bridge or "")
@@ -131,8 +136,8 @@ async def atxfer(pbx: SimPbx, transferer: SimChannel, context: str, exten: str) 
     state = Atxfer(transferer, transferee, one, two, first, second)
     pbx.atxfers[transferer.uniqueid] = state
     status, dest = await _consult(pbx, state, exten)
-    if dest is None and transferer.uniqueid in pbx.channels and status != "CANCEL":
-        cancel_atxfer(pbx, transferer)
+    if dest is None and pbx.atxfers.get(transferer.uniqueid) is state and status != "CANCEL":
+        cancel_atxfer(pbx, transferer)  # nobody answered: the transferer is back with the caller
 
 
 async def _consult(pbx: SimPbx, state: Atxfer, exten: str) -> tuple[DialStatus, SimChannel | None]:
@@ -163,9 +168,12 @@ async def _consult(pbx: SimPbx, state: Atxfer, exten: str) -> tuple[DialStatus, 
     pbx.dial_state(two, dest, "RINGING")
     pbx.refresh_endpoint(exten)
     after = endpoint.answer_after_s
-    await flows.until_gone(pbx, (transferer, one, dest), DIAL_TIMEOUT_S if after is None else after)
+    await flows.until_gone(
+        pbx, (transferer, one, dest), DIAL_TIMEOUT_S if after is None else after, picked_up=dest.picked_up
+    )
     flows.stop_dialing(pbx, two, dest)
-    if any(c.uniqueid not in pbx.channels for c in (transferer, one, dest)) or after is None:
+    unanswered = after is None and not dest.picked_up.is_set()
+    if any(c.uniqueid not in pbx.channels for c in (transferer, one, dest)) or unanswered:
         if dest.uniqueid in pbx.channels:
             pbx.dial_end(two, dest, "NOANSWER")
             flows.gone(pbx, dest, 16)
@@ -252,10 +260,18 @@ def _prefixed(bridge: SimBridge, prefix: str) -> Headers:
 
 
 async def originate(
-    pbx: SimPbx, device: str, context: str, exten: str, *, caller_id: tuple[str, str], timeout_s: float
+    pbx: SimPbx,
+    device: str,
+    context: str,
+    exten: str,
+    *,
+    caller_id: tuple[str, str],
+    timeout_s: float,
+    channel_id: str | None = None,
 ) -> tuple[bool, int, SimChannel]:
     """Originate: ring `device`; answered, it runs context,exten (dials it). Returns (answered, the
-    OriginateResponse Reason, the originated channel)."""
+    OriginateResponse Reason, the originated channel). `channel_id` (the action's ChannelId) becomes the
+    channel's uniqueid, so the call's id is known before anything rings."""
     extension = device.removeprefix("PJSIP/")
     endpoint = pbx.endpoints.get(extension)
     num, name = caller_id
@@ -266,6 +282,7 @@ async def originate(
         context=context,
         exten="s",
         state=0,
+        uniqueid=channel_id,
     )
     chan.application, chan.app_data = "AppDial2", "(Outgoing Line)"
     if endpoint is None or not endpoint.registered:
@@ -283,10 +300,10 @@ async def originate(
     pbx.emit("DialState", "call,all", [*snapshot(chan, "Dest"), ("DialStatus", "RINGING")])
     after = endpoint.answer_after_s
     ring = min(timeout_s, DIAL_TIMEOUT_S) if after is None else min(after, timeout_s)
-    await flows.until_gone(pbx, (chan,), ring)
+    await flows.until_gone(pbx, (chan,), ring, picked_up=chan.picked_up)
     if chan.uniqueid not in pbx.channels:
         return False, 1, chan
-    if after is None or after > timeout_s:
+    if (after is None or after > timeout_s) and not chan.picked_up.is_set():
         pbx.emit("DialEnd", "call,all", [*snapshot(chan, "Dest"), ("DialStatus", "NOANSWER")])
         flows.gone(pbx, chan, 19)
         return False, 3, chan

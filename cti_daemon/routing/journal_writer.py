@@ -1,0 +1,194 @@
+"""Writes new contacts and notes to the store, or to the durable spool while the store is away, and
+replays the spool, in order and exactly once, when the store is back (inserts are idempotent by id)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from cti_daemon import logs
+from cti_daemon.crm.journal_store import (
+    ContactNotFoundError,
+    ContactRecord,
+    ContactReferenceError,
+    EventRecord,
+    JournalStore,
+    NoteRecord,
+)
+from cti_daemon.crm.spool import Spool
+from cti_daemon.crm.store import StoreError, StoreUnavailableError
+from cti_daemon.ids import uuid7
+
+log = logs.get("cti.routing.journal")
+
+
+class JournalWriter:
+    def __init__(self, journal: JournalStore, spool: Spool, *, invalidate: Callable[[str], None]) -> None:
+        self.journal = journal
+        self.spool = spool
+        self._invalidate = invalidate
+        self._creating: dict[str, asyncio.Task[bool]] = {}
+        self.spooled_ids: set[str] = {r["key"] for r in spool.pending() if r.get("op") == "contact"}
+
+    # --- writing -------------------------------------------------------------------------------------
+    def create_soon(self, record: ContactRecord) -> None:
+        """Write in the background (the ring path does not wait for the store); `settle` waits for it."""
+        task = asyncio.get_running_loop().create_task(self._create_quietly(record))
+        self._creating[record.id] = task
+        task.add_done_callback(functools.partial(self._forget, record.id))
+
+    def _forget(self, contact_id: str, _task: asyncio.Task[bool]) -> None:
+        self._creating.pop(contact_id, None)
+
+    async def create(self, record: ContactRecord) -> bool:
+        """True when stored; False when the store is away and the contact is safe in the spool."""
+        try:
+            await self.journal.insert(record)
+        except StoreUnavailableError as exc:
+            self.spool.append({"key": record.id, "op": "contact", "record": _to_json(record)})
+            self.spooled_ids.add(record.id)
+            log.warning("journal.spooled", contact_id=record.id, call_id=record.call_id, reason=str(exc))
+            return False
+        if record.customer_id:
+            self._invalidate(record.customer_id)  # its card's last contact and 90-day count changed
+        return True
+
+    async def note(self, contact_id: str, note: NoteRecord) -> bool:
+        """Append a note: stored (True), or spooled (False) when the store is away and the contact exists
+        or waits in the spool itself. ContactNotFoundError when there is no such contact."""
+        try:
+            await self.journal.add_note(contact_id, note)
+        except StoreUnavailableError as exc:
+            if contact_id not in self.spooled_ids:
+                raise  # we cannot tell the contact exists: refuse rather than keep a note for nothing
+            self.spool.append(
+                {"key": note.id, "op": "note", "contact_id": contact_id, "note": _to_json(note)}
+            )
+            log.warning("journal.note_spooled", contact_id=contact_id, reason=str(exc))
+            return False
+        return True
+
+    async def settle(self, contact_id: str) -> None:
+        """Wait for a background write of this contact, if one is under way."""
+        task = self._creating.get(contact_id)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _create_quietly(self, record: ContactRecord) -> bool:
+        try:
+            return await self.create(record)
+        except ContactReferenceError as exc:
+            log.error("journal.refused", contact_id=record.id, reason=str(exc))  # noqa: TRY400 - no traceback needed
+            return False
+
+    # --- the spool -----------------------------------------------------------------------------------
+    async def replay(self) -> int:
+        """Write what the spool holds, oldest first; stop at the first sign the store is still away.
+        Returns how many records were written (or found already written)."""
+        done: list[str] = []
+        try:
+            for item in self.spool.pending():
+                await self._replay_one(item)
+                done.append(item["key"])
+        except StoreUnavailableError:
+            pass
+        finally:
+            if done:
+                self.spool.remove(done)
+                self.spooled_ids.difference_update(done)
+                log.info("journal.spool_replayed", written=len(done), left=len(self.spool))
+        return len(done)
+
+    async def run_replay(self, interval_s: float = 2.0) -> None:
+        said = ""
+        while True:
+            if self.spool.pending():
+                try:
+                    await self.replay()
+                    said = ""
+                except (StoreError, DBAPIError, OSError) as exc:
+                    reason = str(exc).splitlines()[0]
+                    if reason != said:  # e.g. the schema not created yet: once, not every 2 s
+                        log.warning("journal.spool_replay_failed", reason=reason, left=len(self.spool))
+                        said = reason
+            await asyncio.sleep(interval_s)
+
+    async def _replay_one(self, item: dict[str, Any]) -> None:
+        if item.get("op") == "contact":
+            record = _contact_from_json(item["record"])
+            try:
+                await self.journal.insert(record)
+            except ContactReferenceError as exc:
+                # Something it names vanished while it waited: keep the contact, say what was dropped.
+                kept = dataclasses.replace(
+                    record,
+                    customer_id=None,
+                    vehicle_id=None,
+                    responsible_employee_id=None,
+                    notes=(*record.notes, _system_note(record, str(exc))),
+                )
+                await self.journal.insert(kept)
+            if record.customer_id:
+                self._invalidate(record.customer_id)
+        elif item.get("op") == "note":
+            try:
+                await self.journal.add_note(item["contact_id"], _note_from_json(item["note"]))
+            except ContactNotFoundError:
+                log.error(  # noqa: TRY400 - the reason is the whole story
+                    "journal.note_without_contact", contact_id=item["contact_id"], note_id=item["key"]
+                )
+        else:
+            log.error("journal.spool_unknown_record", key=item.get("key"), op=item.get("op"))
+
+
+def _system_note(record: ContactRecord, reason: str) -> NoteRecord:
+    return NoteRecord(
+        uuid7(),
+        "cti-daemon",
+        record.created_at,
+        f"Written late from the spool; {reason}, so the reference was removed "
+        f"(customer {record.customer_id}, vehicle {record.vehicle_id}, "
+        f"responsible {record.responsible_employee_id}).",
+    )
+
+
+_DATES = {"created_at", "finalized_at", "postponed_until", "queued_at", "updated_at", "at"}
+
+
+def _to_json(value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in dataclasses.asdict(value).items():
+        out[key] = _plain(item)
+    return out
+
+
+def _plain(item: Any) -> Any:
+    if isinstance(item, datetime):
+        return item.isoformat()
+    if isinstance(item, list | tuple):
+        return [_plain(i) for i in item]
+    if isinstance(item, dict):
+        return {k: _plain(v) for k, v in item.items()}
+    return item
+
+
+def _dated(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: datetime.fromisoformat(v) if k in _DATES and isinstance(v, str) else v for k, v in raw.items()}
+
+
+def _note_from_json(raw: dict[str, Any]) -> NoteRecord:
+    return NoteRecord(**_dated(raw))
+
+
+def _contact_from_json(raw: dict[str, Any]) -> ContactRecord:
+    values = _dated(raw)
+    values["candidate_ids"] = tuple(values.get("candidate_ids") or ())
+    values["notes"] = tuple(_note_from_json(n) for n in values.get("notes") or ())
+    values["events"] = tuple(EventRecord(**_dated(e)) for e in values.get("events") or ())
+    return ContactRecord(**values)

@@ -1,0 +1,166 @@
+"""Contacts of calls: registered the moment a call rings reception, carried by the pop at whoever the
+call reaches next, marked missed when the caller hangs up before anyone answered.
+
+The ring path never waits for the store: the contact's id is made here (UUIDv7), the pop leaves with it,
+and the write happens behind (to the spool if the store is away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cti_daemon import logs
+from cti_daemon.ami.call_events import CallAnswered, CallEnded, CallEvent, Party
+from cti_daemon.crm.identify import Identification
+from cti_daemon.crm.journal_store import ContactChangedError, ContactNotFoundError, ContactRecord, EventRecord
+from cti_daemon.crm.store import StoreUnavailableError
+from cti_daemon.ids import uuid7
+from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.routing.contact_json import contact_json, pop_contact
+from cti_daemon.routing.journal_writer import JournalWriter
+
+log = logs.get("cti.routing.ring_contacts")
+
+ACTOR = "pbx"  # who registered a contact that a ring created
+
+
+@dataclass(frozen=True, slots=True)
+class RingContact:
+    contact_id: str
+    extra: dict[str, Any] | None  # what the pop adds: the contact as reception left it
+
+
+@dataclass(slots=True)
+class _Live:
+    record: ContactRecord
+    rang_at: datetime
+    answered: bool = False
+
+
+class RingContacts:
+    def __init__(
+        self,
+        *,
+        writer: JournalWriter,
+        out: AgentOutbound,
+        clock: Callable[[], datetime],
+        node_id: str,
+        reception: Iterable[str],
+    ) -> None:
+        self._writer = writer
+        self._out = out
+        self._clock = clock
+        self._node = node_id
+        self._reception = frozenset(reception)
+        self._by_call: dict[str, _Live] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def for_call(self, call_id: str) -> ContactRecord | None:
+        live = self._by_call.get(call_id)
+        return live.record if live else None
+
+    def remember(self, record: ContactRecord) -> None:
+        """The journal tells us of every change to a contact, so pops carry what reception just wrote."""
+        if record.call_id and record.call_id in self._by_call:
+            self._by_call[record.call_id].record = record
+
+    def adopt(self, record: ContactRecord) -> None:
+        """A contact registered over HTTP for a call in progress (no ring at reception made one)."""
+        if record.call_id and record.call_id not in self._by_call:
+            self._by_call[record.call_id] = _Live(record, self._clock())
+
+    def on_ring(
+        self, call_id: str, extension: str, party: Party, ident: Identification
+    ) -> RingContact | None:
+        live = self._by_call.get(call_id)
+        if live is not None:
+            at_reception = extension in self._reception
+            return RingContact(
+                live.record.id, None if at_reception else {"contact": pop_contact(live.record)}
+            )
+        if extension not in self._reception:
+            return None
+        record = self._new(call_id, party, ident)
+        self._by_call[call_id] = _Live(record, record.created_at)
+        # After the pop (which the caller of on_ring queues next): the agent's card comes first.
+        loop = asyncio.get_running_loop()
+        loop.call_soon(self._writer.create_soon, record)
+        loop.call_soon(lambda: self._out.traffic(contact_id=record.id, contact=contact_json(record)))
+        log.info(
+            "journal.registered_from_ring",
+            contact_id=record.id,
+            call_id=call_id,
+            extension=extension,
+            customer_id=record.customer_id,
+        )
+        return RingContact(record.id, None)
+
+    def observe(self, events: Iterable[CallEvent]) -> None:
+        for event in events:
+            if isinstance(event, CallAnswered):
+                live = self._by_call.get(event.call_id)
+                if live is not None:
+                    live.answered = True
+            elif isinstance(event, CallEnded):
+                live = self._by_call.pop(event.call_id, None)
+                if live is not None and not live.answered:
+                    task = asyncio.get_running_loop().create_task(self._missed(live, event))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _new(self, call_id: str, party: Party, ident: Identification) -> ContactRecord:
+        now = self._clock()
+        card = ident.customer
+        single = card is not None and len(ident.candidates) == 1
+        purpose = None
+        if single and card is not None:
+            purpose = next((d.purpose for d in card.open_documents if d.purpose), None)
+        return ContactRecord(
+            id=uuid7(),
+            type="call",
+            status="registered",
+            created_at=now,
+            created_by=ACTOR,
+            customer_id=card.id if single and card is not None else None,
+            candidate_ids=tuple(c.id for c in ident.candidates) if len(ident.candidates) > 1 else (),
+            caller_name=party.name or None,
+            caller_phone=party.number or None,
+            caller_e164=ident.number.e164,
+            purpose=purpose,
+            purpose_auto=purpose is not None,
+            call_id=call_id,
+            node_id=self._node,
+            events=(EventRecord(uuid7(), now, ACTOR, "registered", {"via": "ring", "number": party.number}),),
+        )
+
+    async def _missed(self, live: _Live, ended: CallEnded) -> None:
+        """A call that rang reception and ended with nobody answering: a missed call to call back."""
+        record = live.record
+        await self._writer.settle(record.id)
+        waited = int((self._clock() - live.rang_at).total_seconds())
+        reason = f"the caller hung up after {waited} s; nobody answered"
+        try:
+            current = await self._writer.journal.get(record.id)
+            if current is None or current.status != "registered":
+                return  # reception already did something with it
+            now = self._clock()
+            updated = await self._writer.journal.update(
+                record.id,
+                {"status": "missed", "missed_reason": reason, "updated_at": now},
+                expected_version=current.version,
+                event=EventRecord(uuid7(), now, ACTOR, "missed", {"reason": reason, "cause": ended.cause}),
+            )
+        except (StoreUnavailableError, ContactNotFoundError, ContactChangedError) as exc:
+            # Spooled or changed meanwhile: it stays registered, visible in the journal; nothing is lost.
+            log.info("journal.missed_not_marked", contact_id=record.id, reason=str(exc) or type(exc).__name__)
+            return
+        self._out.traffic(contact_id=updated.id, contact=contact_json(updated))
+        log.info("journal.missed_call", contact_id=record.id, call_id=record.call_id, waited_s=waited)

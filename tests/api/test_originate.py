@@ -1,0 +1,81 @@
+"""POST /api/v1/calls/originate on a running daemon (simulator over TCP): the answer with the call's id,
+and every refusal with nothing asked of the PBX when the request cannot work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cti_daemon.ami.simulator import phones
+from tests.conftest import Sim
+from tests.support.api import Api
+from tests.support.calls import answered_at, until
+
+ORIGINATE = "/api/v1/calls/originate"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({"to_number": "100"}, "from_extension", "required"),
+        ({"from_extension": "201"}, "to_number", "required"),
+        ({"from_extension": 201, "to_number": "100"}, "from_extension", "text"),
+        ({"from_extension": "201", "to_number": "call me"}, "to_number", "phone number or an extension"),
+        ({"from_extension": "201", "to_number": "+7 916 12*3"}, "to_number", "digits"),
+        ({"from_extension": "201", "to_number": "2 0 1"}, "to_number", "cannot call itself"),
+        ({"from_extension": "2 01", "to_number": "100"}, "from_extension", "letters, digits or _"),
+        ({"from_extension": "201", "to_number": "100", "caller_id": "x"}, "caller_id", "unknown field"),
+    ],
+)
+async def test_given_a_bad_click_to_dial_body_then_400_names_the_field(
+    pbx_api: Api, sim: Sim, body: dict[str, Any], field: str, says: str
+) -> None:
+    status, answer = await pbx_api.post(ORIGINATE, json=body)
+    assert status == 400, answer
+    assert answer["error"]["field"] == field and says in answer["error"]["message"], answer
+    assert sim.server.received["originate"] == 0
+
+
+async def test_given_an_unknown_extension_then_404(pbx_api: Api, sim: Sim) -> None:
+    status, body = await pbx_api.post(ORIGINATE, json={"from_extension": "7777", "to_number": "100"})
+    assert status == 404 and body["error"]["field"] == "from_extension"
+    assert sim.server.received["originate"] == 0
+
+
+async def test_given_an_offline_or_busy_phone_then_409_and_nothing_is_dialled(pbx_api: Api, sim: Sim) -> None:
+    phones.unregister(sim.pbx, "203")
+    await until(lambda: str(pbx_api.daemon.tracker.line_view("203").status) == "offline")  # type: ignore[union-attr]
+    status, body = await pbx_api.post(ORIGINATE, json={"from_extension": "203", "to_number": "100"})
+    assert status == 409 and body["error"]["code"] == "line_offline"
+    await answered_at(sim.pbx, pbx_api.daemon.tracker, "202")
+    status, body = await pbx_api.post(ORIGINATE, json={"from_extension": "202", "to_number": "100"})
+    assert status == 409 and body["error"]["code"] == "line_busy" and "talking" in body["error"]["message"]
+    assert sim.server.received["originate"] == 0
+
+
+async def test_given_a_phone_that_refuses_the_call_then_409_saying_so(pbx_api: Api, sim: Sim) -> None:
+    sim.pbx.endpoints["201"].busy = True  # do not disturb: the line is ready, the phone answers 486
+    status, body = await pbx_api.post(
+        ORIGINATE, json={"from_extension": "201", "to_number": "+7 (916) 123-45-67"}
+    )
+    assert status == 409 and body["error"]["code"] == "phone_did_not_answer", body
+    assert body["error"]["message"] == "201's phone did not take the call: busy"
+    assert sim.server.received["originate"] == 1
+
+
+async def test_given_a_number_with_separators_then_the_digits_are_dialled_and_the_ids_answered(
+    pbx_api: Api, sim: Sim
+) -> None:
+    status, body = await pbx_api.post(
+        ORIGINATE, json={"from_extension": "201", "to_number": " +7 (916) 123-45-67 "}
+    )
+    assert status == 201 and body["to_number"] == "+79161234567", body
+    assert body["status"] in {"ringing", "answered"} and body["employee_id"] == "e-201"
+    assert any(c.uniqueid == body["call_id"] for c in sim.pbx.channels.values())
+
+
+async def test_given_the_ami_user_may_not_originate_then_502(pbx_api: Api, sim: Sim) -> None:
+    sim.server.write = ("call", "system")
+    status, body = await pbx_api.post(ORIGINATE, json={"from_extension": "201", "to_number": "100"})
+    assert status == 502 and body["error"]["code"] == "ami_permission"
