@@ -76,6 +76,8 @@ class MqttLink:
         self._rng = rng or random.Random()
         self._outbox: deque[Outgoing] = deque()
         self._inflight: dict[int, Outgoing] = {}  # sent, not yet acknowledged; in the order sent
+        # While a session serves: its client, the future a failed send breaks, the sends under way.
+        self._session: tuple[aiomqtt.Client, asyncio.Future[Any], set[asyncio.Task[None]]] | None = None
         self._sent = 0
         self._wake = asyncio.Event()
         self._retained: dict[str, bytes] = {}
@@ -177,9 +179,30 @@ class MqttLink:
                 dropped_topic=dropped.topic,
                 **(dropped.about or {}),
             )
-        self._outbox.append(item)
         self._idle.clear()
+        session = self._session
+        if session is not None and not self._outbox and len(self._inflight) < WINDOW:
+            # Nothing waits ahead of it: hand it to the client now rather than wake the pump first (a loop
+            # turn saved on every pop; measured with bench/ring_to_pop.py).
+            self._start_send(*session, item)
+            return
+        self._outbox.append(item)
         self._wake.set()
+
+    def _start_send(
+        self,
+        client: aiomqtt.Client,
+        broken: asyncio.Future[Any],
+        sends: set[asyncio.Task[None]],
+        item: Outgoing,
+    ) -> None:
+        self._sent += 1
+        self._inflight[self._sent] = item
+        # The task's first step hands the message to the client: tasks start in creation order, so
+        # messages go on the wire in the order they were queued.
+        task = asyncio.get_running_loop().create_task(self._send(client, self._sent, item, broken))
+        sends.add(task)
+        task.add_done_callback(sends.discard)
 
     def _new_client(self) -> aiomqtt.Client:
         url = urlsplit(self._cfg.url)
@@ -254,6 +277,7 @@ class MqttLink:
     async def _pump(self, client: aiomqtt.Client) -> None:
         broken: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         sends: set[asyncio.Task[None]] = set()
+        self._session = (client, broken, sends)
         try:
             while True:
                 if broken.done():
@@ -276,14 +300,9 @@ class MqttLink:
                         **(item.about or {}),
                     )
                     continue
-                self._sent += 1
-                self._inflight[self._sent] = item
-                # The task's first step hands the message to the client: tasks start in creation order,
-                # so messages go on the wire in outbox order.
-                task = asyncio.create_task(self._send(client, self._sent, item, broken))
-                sends.add(task)
-                task.add_done_callback(sends.discard)
+                self._start_send(client, broken, sends, item)
         finally:
+            self._session = None
             for task in list(sends):
                 task.cancel()
             await asyncio.gather(*sends, return_exceptions=True)
