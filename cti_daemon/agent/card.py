@@ -27,6 +27,7 @@ def render(pop: dict[str, Any]) -> str:
         lines.append(f"│ Unknown caller: {shown}" + (f" — {caller['name']}" if caller.get("name") else ""))
         if pop.get("reason"):
             lines.append(f"│ ({pop['reason']})")
+        lines.extend(_contact(pop))
         lines.append("└─")
         return "\n".join(lines)
     lines.append(
@@ -53,8 +54,20 @@ def render(pop: dict[str, Any]) -> str:
     others = [c for c in pop.get("candidates") or [] if c.get("id") != customer.get("id")]
     if others:
         lines.append("│ Same number also: " + "; ".join(c["name"] for c in others))
+    lines.extend(_contact(pop))
     lines.append("└─")
     return "\n".join(lines)
+
+
+def _contact(pop: dict[str, Any]) -> list[str]:
+    """The journal's side: the contact this call is, and what reception wrote when it put the call through."""
+    contact = pop.get("contact")
+    if not contact:
+        return [f"│ Journal: contact {pop['contact_id']}"] if pop.get("contact_id") else []
+    by = contact.get("written_by") or contact.get("registered_by") or "?"
+    out = [f"│ From reception ({by}): {contact.get('description') or '-'}"]
+    out.extend(f"│ Note by {n.get('author')}: {n.get('text')}" for n in contact.get("notes") or [])
+    return out
 
 
 def render_notify(note: dict[str, Any]) -> str:

@@ -13,17 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import aiohttp
 import aiomqtt
 
 from cti_daemon.agent.card import render
 from cti_daemon.ami.simulator.pbx import SimPbx
-from cti_daemon.ami.simulator.scenarios import InboundCall, place_inbound
+from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_inbound
 from cti_daemon.ami.simulator.server import AmiServer
 from cti_daemon.app import Daemon
 from cti_daemon.config import Config, with_overrides
 from cti_daemon.crm.seed import SeedSummary, seed_demo
 from cti_daemon.crm.store import open_store
 from cti_daemon.demo.broker import LocalBroker, free_port
+from cti_daemon.demo.reception import DemoReceptionist
 from cti_daemon.secret import Secret
 
 _NAMES = {"anonymous": "Anonymous"}
@@ -102,6 +104,8 @@ async def run_demo(
         printer = asyncio.create_task(_print_pops(broker.url, out))
         await asyncio.sleep(0.3)  # the printer subscribes before the first call rings
         calls: set[asyncio.Task[object]] = set()
+        receptionist = DemoReceptionist(f"http://127.0.0.1:{ports.http}", api_token)
+        http = await stack.enter_async_context(aiohttp.ClientSession())
         try:
             for number, name, answered in _callers(seed):
                 call = InboundCall(
@@ -109,11 +113,13 @@ async def run_demo(
                     name=name or _NAMES.get(number, ""),
                     answer=answered,
                     ring_s=ring_s,
-                    talk_s=talk_s,
+                    talk_s=talk_s + 4.0,  # long enough to be put through to an employee
                 )
-                task: asyncio.Task[object] = asyncio.create_task(place_inbound(pbx, call))
-                calls.add(task)
-                task.add_done_callback(calls.discard)
+                started: asyncio.Future[CallHandle] = asyncio.get_running_loop().create_future()
+                for work in (place_inbound(pbx, call, started=started), receptionist.handle(started, http)):
+                    task: asyncio.Task[object] = asyncio.create_task(work)
+                    calls.add(task)
+                    task.add_done_callback(calls.discard)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 60.0 / calls_per_minute)
                 if stop.is_set():

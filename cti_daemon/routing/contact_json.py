@@ -64,4 +64,6 @@ def pop_contact(c: ContactRecord) -> dict[str, Any]:
         "caller": {"name": c.caller_name, "phone": c.caller_phone, "note": c.caller_note},
         "notes": [{"author": n.author, "at": iso(n.at), "text": n.text} for n in c.notes],
         "registered_by": c.created_by,
+        # Who wrote last (reception completing what the ring registered): the one the employee may call.
+        "written_by": c.events[-1].actor if c.events else c.created_by,
     }

@@ -25,3 +25,31 @@ def test_given_presence_then_status_note_and_client() -> None:
     assert render_presence({"status": "away", "note": None, "client": "offline"}) == (
         "  presence: away (client offline)"
     )
+
+
+def test_given_a_pop_carrying_the_contact_then_the_card_shows_what_reception_wrote() -> None:
+    from cti_daemon.agent.card import render  # noqa: PLC0415
+
+    pop = {
+        "type": "popup",
+        "call_id": "17.4",
+        "extension": "201",
+        "employee_id": "e-201",
+        "at": "2026-11-23T09:00:00Z",
+        "caller": {"number": None, "raw": "anonymous", "name": None},
+        "identified": False,
+        "customer": None,
+        "reason": "number withheld",
+        "contact_id": "k1",
+        "contact": {
+            "description": "brakes squeal",
+            "written_by": "reception-console",
+            "notes": [{"author": "anna", "at": "2026-11-23T09:00:00Z", "text": "calls back at 15:00"}],
+        },
+    }
+    text = render(pop)
+    assert "│ From reception (reception-console): brakes squeal" in text
+    assert "│ Note by anna: calls back at 15:00" in text
+    assert "Journal: contact" not in text  # the contact itself is shown, not just its id
+    bare = render({**pop, "contact": None})
+    assert "│ Journal: contact k1" in bare
