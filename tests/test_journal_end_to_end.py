@@ -14,8 +14,8 @@ import pytest
 from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_inbound
 from cti_daemon.crm.seed import SeedSummary
 from cti_daemon.demo.broker import LocalBroker
-from tests.conftest import Sim, daemon_config
-from tests.support.api import Api, new_token, running_api, write_tokens
+from tests.conftest import Sim
+from tests.support.api import Api, reception_api
 from tests.support.mqtt import Subscriber
 
 SERVICE = {"e-100", "e-201", "e-203"}  # the seeded employees of the service purpose
@@ -25,16 +25,13 @@ SERVICE = {"e-100", "e-201", "e-203"}  # the seeded employees of the service pur
 async def fast_queue(
     sim: Sim, broker: LocalBroker, seeded_sqlite: tuple[str, SeedSummary], tmp_path: Path
 ) -> AsyncIterator[Api]:
-    token = new_token()
-    tokens = write_tokens(tmp_path, ("reception-console", token))
-    config = daemon_config(
+    async with reception_api(
         ami_port=sim.port,
         mqtt_url=broker.url,
         db_url=seeded_sqlite[0],
-        http={"tokens_file": str(tokens)},
+        tmp_path=tmp_path,
         routing={"queue_reminder_s": 1},
-    )
-    async with running_api(config, token) as api:
+    ) as api:
         yield api
 
 

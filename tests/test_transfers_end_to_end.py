@@ -12,8 +12,8 @@ import pytest
 
 from cti_daemon.crm.seed import SeedSummary
 from cti_daemon.demo.broker import LocalBroker
-from tests.conftest import Sim, daemon_config
-from tests.support.api import Api, new_token, running_api, write_tokens
+from tests.conftest import Sim
+from tests.support.api import Api, reception_api
 from tests.support.calls import CALLER, answered_at, bridged_with, ringing_devices, until, until_async
 from tests.support.mqtt import Subscriber
 
@@ -54,15 +54,16 @@ async def desk(
     sim: Sim, broker: LocalBroker, seeded_sqlite: tuple[str, SeedSummary], tmp_path: Path
 ) -> AsyncIterator[Desk]:
     sim.pbx.speed = 0.1
-    token = new_token()
-    config = daemon_config(
-        ami_port=sim.port,
-        mqtt_url=broker.url,
-        db_url=seeded_sqlite[0],
-        http={"tokens_file": str(write_tokens(tmp_path, ("reception-console", token)))},
-        routing={"transfer_confirm_s": 2.0},
-    )
-    async with Subscriber(broker.url, "cti/#") as agents, running_api(config, token) as api:
+    async with (
+        Subscriber(broker.url, "cti/#") as agents,
+        reception_api(
+            ami_port=sim.port,
+            mqtt_url=broker.url,
+            db_url=seeded_sqlite[0],
+            tmp_path=tmp_path,
+            routing={"transfer_confirm_s": 2.0},
+        ) as api,
+    ):
         yield Desk(api, sim, agents)
     sim.pbx.cancel_flows()
 

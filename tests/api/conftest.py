@@ -10,7 +10,7 @@ import pytest
 from cti_daemon.crm.seed import SeedSummary
 from cti_daemon.demo.broker import LocalBroker
 from tests.conftest import Sim, daemon_config
-from tests.support.api import Api, new_token, running_api, write_tokens
+from tests.support.api import Api, new_token, reception_api, running_api, write_tokens
 
 
 @pytest.fixture
@@ -34,15 +34,12 @@ async def pbx_api(
     """For acting on calls (transfers, click to dial): phones that answer by themselves do so within
     0.15 s, and the PBX's confirmation is awaited 2 s at most."""
     sim.pbx.speed = 0.1
-    token = new_token()
-    tokens = write_tokens(tmp_path, ("reception-console", token))
-    config = daemon_config(
+    async with reception_api(
         ami_port=sim.port,
         mqtt_url=broker.url,
         db_url=seeded_sqlite[0],
-        http={"tokens_file": str(tokens)},
+        tmp_path=tmp_path,
         routing={"transfer_confirm_s": 2.0},
-    )
-    async with running_api(config, token) as running:
+    ) as running:
         yield running
     sim.pbx.cancel_flows()

@@ -77,3 +77,18 @@ async def running_api(
             await daemon.ami.wait_connected(10)
             await daemon.mqtt.wait_connected(10)
         yield Api(daemon, http, f"http://127.0.0.1:{daemon.api.port}", token, actor)
+
+
+@contextlib.asynccontextmanager
+async def reception_api(
+    *, ami_port: int, mqtt_url: str, db_url: str, tmp_path: Path, **sections: dict[str, Any]
+) -> AsyncIterator[Api]:
+    """A daemon on the test's simulator, broker and store, with one token named reception-console."""
+    from tests.conftest import daemon_config  # noqa: PLC0415 - conftest imports this module's users
+
+    token = new_token()
+    tokens = write_tokens(tmp_path, ("reception-console", token))
+    http = {"tokens_file": str(tokens), **sections.pop("http", {})}
+    config = daemon_config(ami_port=ami_port, mqtt_url=mqtt_url, db_url=db_url, http=http, **sections)
+    async with running_api(config, token) as api:
+        yield api
