@@ -4,9 +4,11 @@ Through aiosqlite and the ORM, one indexed lookup costs about 0.27 ms (a thread 
 greenlet). The whole card (three or four indexed statements) costs about 35 µs of plain sqlite3 on a warm
 page cache, less than a single hop to a worker thread and back, which under a loaded daemon took 0.4 ms at
 the median (measured with bench/ring_to_pop.py). So reads run inline. Several reads slower than `slow_ms`
-in a short while (a cold page cache, a disk stall; one alone is more likely the process being descheduled
-on a busy machine) mean the store is not in memory: for the next `cooldown_s` reads go through a worker
-thread instead, so a slow disk cannot freeze every call's pop. Each path has
+in a short while (a cold page cache on a spinning disk, a disk stall; one alone is more likely the process
+being descheduled on a busy machine) mean the store is not in memory: for the next `cooldown_s` reads go
+through a worker thread instead, so a slow disk cannot freeze every call's pop. `slow_ms` is 20: a card
+from a cold SSD takes a millisecond or two (inline is still cheaper than the hop), and on a shared
+2-core machine the process alone was descheduled for 5-8 ms often enough to trip a 5 ms threshold. Each path has
 its own connection (sqlite3 connections are not shared between threads here), opened `query_only`, and
 reopened after an error. It belongs to the Store, which closes it.
 """
@@ -62,7 +64,7 @@ class SqliteReader:
         self,
         path: str,
         *,
-        slow_ms: float = 5.0,
+        slow_ms: float = 20.0,
         slow_count: int = 3,
         window_s: float = 10.0,
         cooldown_s: float = 30.0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import random
 import ssl
@@ -28,6 +29,7 @@ import aiomqtt
 from cti_daemon import logs
 from cti_daemon.ami.link import backoff_delay
 from cti_daemon.config import MqttConfig
+from cti_daemon.mqtt.publish_now import publish_now
 from cti_daemon.timefmt import utcnow
 
 log = logs.get("cti.mqtt")
@@ -36,6 +38,7 @@ Handler = Callable[[str, bytes], None]
 StillRelevant = Callable[[], bool]
 
 WINDOW = 32  # QoS 1 messages sent and not yet acknowledged
+PUBACK_TIMEOUT_S = 10.0  # a broker that does not acknowledge by then is treated as gone
 
 
 def encode(payload: Any) -> bytes:
@@ -77,7 +80,7 @@ class MqttLink:
         self._outbox: deque[Outgoing] = deque()
         self._inflight: dict[int, Outgoing] = {}  # sent, not yet acknowledged; in the order sent
         # While a session serves: its client, the future a failed send breaks, the sends under way.
-        self._session: tuple[aiomqtt.Client, asyncio.Future[Any], set[asyncio.Task[None]]] | None = None
+        self._session: tuple[aiomqtt.Client, asyncio.Future[Any], set[asyncio.Future[None]]] | None = None
         self._sent = 0
         self._wake = asyncio.Event()
         self._retained: dict[str, bytes] = {}
@@ -193,16 +196,16 @@ class MqttLink:
         self,
         client: aiomqtt.Client,
         broken: asyncio.Future[Any],
-        sends: set[asyncio.Task[None]],
+        sends: set[asyncio.Future[None]],
         item: Outgoing,
     ) -> None:
         self._sent += 1
         self._inflight[self._sent] = item
-        # The task's first step hands the message to the client: tasks start in creation order, so
-        # messages go on the wire in the order they were queued.
-        task = asyncio.get_running_loop().create_task(self._send(client, self._sent, item, broken))
-        sends.add(task)
-        task.add_done_callback(sends.discard)
+        # On the wire now, in the order queued; only the wait for the broker's PUBACK is a task.
+        acked = publish_now(client, item.topic, item.payload, retain=item.retain, timeout_s=PUBACK_TIMEOUT_S)
+        sends.add(acked)
+        acked.add_done_callback(sends.discard)
+        acked.add_done_callback(functools.partial(self._confirmed, self._sent, broken))
 
     def _new_client(self) -> aiomqtt.Client:
         url = urlsplit(self._cfg.url)
@@ -220,7 +223,7 @@ class MqttLink:
             will=aiomqtt.Will(self._status_topic, self._offline, qos=1, retain=True),
             keepalive=self._cfg.keepalive_s,
             tls_context=tls_context,
-            timeout=10.0,
+            timeout=PUBACK_TIMEOUT_S,
         )
 
     async def _run(self) -> None:
@@ -276,7 +279,7 @@ class MqttLink:
 
     async def _pump(self, client: aiomqtt.Client) -> None:
         broken: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        sends: set[asyncio.Task[None]] = set()
+        sends: set[asyncio.Future[None]] = set()
         self._session = (client, broken, sends)
         try:
             while True:
@@ -312,14 +315,15 @@ class MqttLink:
             self._outbox.extendleft(reversed(list(self._inflight.values())))
             self._inflight.clear()
 
-    async def _send(
-        self, client: aiomqtt.Client, seq: int, item: Outgoing, broken: asyncio.Future[Any]
-    ) -> None:
-        try:
-            await client.publish(item.topic, item.payload, qos=1, retain=item.retain)
-        except aiomqtt.MqttError as exc:
+    def _confirmed(self, seq: int, broken: asyncio.Future[Any], acked: asyncio.Future[None]) -> None:
+        if acked.cancelled():
+            return  # the session ended first: the message stays in flight, sent again after the reconnect
+        exc = acked.exception()
+        if exc is not None:
             if not broken.done():
-                broken.set_exception(exc)
+                broken.set_exception(
+                    exc if isinstance(exc, aiomqtt.MqttError) else aiomqtt.MqttError(repr(exc))
+                )
             return
         if self._inflight.pop(seq, None) is not None:
             self.stats.published += 1
