@@ -8,9 +8,9 @@ in a short while (a cold page cache on a spinning disk, a disk stall; one alone 
 being descheduled on a busy machine) mean the store is not in memory: for the next `cooldown_s` reads go
 through a worker thread instead, so a slow disk cannot freeze every call's pop. `slow_ms` is 20: a card
 from a cold SSD takes a millisecond or two (inline is still cheaper than the hop), and on a shared
-2-core machine the process alone was descheduled for 5-8 ms often enough to trip a 5 ms threshold. Each path has
-its own connection (sqlite3 connections are not shared between threads here), opened `query_only`, and
-reopened after an error. It belongs to the Store, which closes it.
+2-core machine the process alone was descheduled for 5-8 ms often enough to trip a 5 ms threshold.
+Each path has its own connection (sqlite3 connections are not shared between threads here), opened
+`query_only`, and reopened after an error. It belongs to the Store, which closes it.
 """
 
 from __future__ import annotations
