@@ -136,6 +136,7 @@ class Daemon:
         self.pops = ScreenPopService(
             directory=self.directory,
             identify=identify,
+            identify_now=self.metrics.timed_now(self.identifier.identify_now),
             out=self.outbound,
             clock=clock,
             contacts=self.ring_contacts,

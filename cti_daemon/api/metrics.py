@@ -106,6 +106,19 @@ class DaemonMetrics:
 
         return timed_call
 
+    def timed_now(self, fn: Callable[[A], T | None]) -> Callable[[A], T | None]:
+        """`fn` (an answer now, or None: ask the awaitable one) with each answer's duration observed."""
+        histogram = self.identification
+
+        def timed_call(arg: A) -> T | None:
+            started = time.perf_counter()
+            result = fn(arg)
+            if result is not None:
+                histogram.observe(time.perf_counter() - started)
+            return result
+
+        return timed_call
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -114,6 +114,12 @@ class CardReader:
             return by_latest_contact([_pg_card(r) for r in rows])
         return by_latest_contact(await _orm_cards(self._store, e164, since))
 
+    def for_number_now(self, e164: str, now: datetime) -> list[CustomerCard] | None:
+        """The same cards when they can be read without waiting (SQLite, inline); else None."""
+        since = now - timedelta(days=RECENT_DAYS)
+        done = self._store.sqlite_read_now(lambda conn: _sqlite_cards(conn, e164, since))
+        return None if done is None else by_latest_contact(done[0])
+
 
 def _sqlite_time(value: datetime) -> str:
     # SQLAlchemy's SQLite DateTime text form, so comparisons with stored values are string comparisons.

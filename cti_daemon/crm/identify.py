@@ -59,6 +59,24 @@ class Identifier:
 
     async def identify(self, raw: str | None) -> Identification:
         """Never raises for bad input; a store outage gives an unidentified result with the reason."""
+        known = self.identify_now(raw)
+        if known is not None:
+            return known
+        info = self.classify(raw)  # memoised: identify_now has just parsed it
+        e164 = info.e164
+        if e164 is None:  # identify_now has answered these; this tells the type checker
+            return Identification(info, reason=info.reason)
+        generation = self.cache.generation
+        try:
+            cards = await self._reader.for_number(e164, self._clock())
+        except StoreUnavailableError as exc:
+            return Identification(info, reason=f"customer store unavailable ({exc})")
+        self.cache.put(e164, cards, generation=generation)
+        return self._result(info, cards, cached=False)
+
+    def identify_now(self, raw: str | None) -> Identification | None:
+        """`identify` when it needs no waiting (no number to look up, a cached answer, an SQLite read on
+        the loop); None when only `identify` can tell. The ring path pops at once with it."""
         info = self.classify(raw)
         if info.e164 is None:
             return Identification(info, reason=info.reason)
@@ -67,9 +85,11 @@ class Identifier:
             return self._result(info, list(cached), cached=True)
         generation = self.cache.generation
         try:
-            cards = await self._reader.for_number(info.e164, self._clock())
+            cards = self._reader.for_number_now(info.e164, self._clock())
         except StoreUnavailableError as exc:
             return Identification(info, reason=f"customer store unavailable ({exc})")
+        if cards is None:
+            return None
         self.cache.put(info.e164, cards, generation=generation)
         return self._result(info, cards, cached=False)
 

@@ -83,10 +83,17 @@ class SqliteReader:
         self.threaded_reads = 0
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        done = self.run_now(fn)
+        if done is not None:
+            return done[0]
+        self.threaded_reads += 1
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._threaded.call, fn)
+
+    def run_now(self, fn: Callable[[sqlite3.Connection], T]) -> tuple[T] | None:
+        """`(result,)` read inline at once; None while reads go through the thread (use `run`)."""
         started = time.monotonic()
         if started < self._threaded_until:
-            self.threaded_reads += 1
-            return await asyncio.get_running_loop().run_in_executor(self._executor, self._threaded.call, fn)
+            return None
         self.inline_reads += 1
         result = self._inline.call(fn)
         now = time.monotonic()
@@ -103,7 +110,7 @@ class SqliteReader:
                     effect="reads go through a thread",
                     for_s=self._cooldown_s,
                 )
-        return result
+        return (result,)
 
     async def close(self) -> None:
         self._inline.close()

@@ -102,6 +102,16 @@ class Store:
         except SqliteReadError as exc:
             raise StoreUnavailableError(str(exc)) from exc
 
+    def sqlite_read_now(self, fn: Callable[[sqlite3.Connection], T]) -> tuple[T] | None:
+        """`(result,)` when the read can be made at once on the loop; None when it must be awaited
+        (`sqlite_read`): not a SQLite file, or reads are going through the thread."""
+        if self._reader is None:
+            return None
+        try:
+            return self._reader.run_now(fn)
+        except SqliteReadError as exc:
+            raise StoreUnavailableError(str(exc)) from exc
+
     async def upgrade_schema(self) -> schema.UpgradeResult:
         """Create or migrate the schema to the newest revision (alembic; idempotent)."""
         async with self.connection() as conn:

@@ -264,3 +264,25 @@ async def test_given_postgres_drops_our_connections_then_identification_never_ra
     results = [await identifier.identify("89162215279") for _ in range(3)]
     assert all(r.identified or (r.reason or "").startswith("customer store unavailable") for r in results)
     assert results[-1].identified
+
+
+@pytest.mark.parametrize("number", ["89162215279", "89990000000", "anonymous", "201"])
+async def test_given_a_store_then_identify_now_answers_as_identify_does_or_defers(
+    seeded: Store, number: str
+) -> None:
+    now_first = Identifier(seeded, NumberRules("RU"), clock=lambda: NOW).identify_now(number)
+    awaited = await Identifier(seeded, NumberRules("RU"), clock=lambda: NOW).identify(number)
+    if now_first is None:
+        # Only a read that must be awaited defers: PostgreSQL, for a number worth looking up.
+        assert seeded.dialect == "postgresql" and awaited.number.e164 is not None
+    else:
+        assert now_first == awaited
+    if seeded.dialect == "sqlite" or awaited.number.e164 is None:
+        assert now_first is not None
+
+
+async def test_given_a_card_in_the_cache_then_identify_now_answers_from_it_on_either_store(seeded: Store) -> None:
+    identifier = Identifier(seeded, NumberRules("RU"), clock=lambda: NOW, cache=IdentityCache(ttl_s=60))
+    first = await identifier.identify("89162215279")
+    again = identifier.identify_now("89162215279")
+    assert again is not None and again.cached and again.candidates == first.candidates

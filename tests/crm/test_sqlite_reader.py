@@ -52,3 +52,20 @@ async def test_given_several_slow_reads_in_a_short_while_then_reads_move_to_a_th
         assert await reader.run(_where) == threading.current_thread().name
     finally:
         await reader.close()
+
+
+async def test_given_reads_moved_to_the_thread_then_run_now_declines_and_run_still_answers(
+    tmp_path: Path,
+) -> None:
+    reader = SqliteReader(_db(tmp_path), slow_ms=1.0, slow_count=1, window_s=10.0, cooldown_s=30.0)
+
+    def slow(conn: sqlite3.Connection) -> int:
+        time.sleep(0.003)
+        return 1
+
+    try:
+        assert reader.run_now(slow) == (1,)  # inline, and slow: reads move to the thread
+        assert reader.run_now(_where) is None
+        assert (await reader.run(_where)).startswith("cti-sqlite-read")
+    finally:
+        await reader.close()
