@@ -281,7 +281,7 @@ async def test_given_a_store_then_identify_now_answers_as_identify_does_or_defer
         assert now_first is not None
 
 
-async def test_given_a_card_in_the_cache_then_identify_now_answers_from_it_on_either_store(seeded: Store) -> None:
+async def test_given_a_cached_card_then_identify_now_answers_from_it_on_either_store(seeded: Store) -> None:
     identifier = Identifier(seeded, NumberRules("RU"), clock=lambda: NOW, cache=IdentityCache(ttl_s=60))
     first = await identifier.identify("89162215279")
     again = identifier.identify_now("89162215279")
