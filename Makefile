@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench-lookup bench-ami bench-pop clean
+.PHONY: demo test lint bench-lookup bench-ami bench-pop bench-memory clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench-pop: $(STAMP)
 
 bench-lookup: $(STAMP)
 	$(BIN)/python bench/lookup.py $(ARGS)
+
+bench-memory: $(STAMP)
+	@scripts/ensure-mosquitto
+	$(BIN)/python bench/memory.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -201,6 +201,7 @@ async def main() -> None:
     )
 
     path = await lookup_store.ensure_sqlite(args.customers)
+    lookup_store.warm_page_cache(path)
     store = open_store(f"sqlite+aiosqlite:///{path}")
     try:
         bare = bare_sqlite(str(path), calls)
@@ -224,6 +225,7 @@ async def main() -> None:
     searches = [sqlite_search]
     if pg_server:
         url = await lookup_store.ensure_postgres(pg_server, args.customers)
+        await lookup_store.warm_postgres(url)
         store = open_store(url)
         try:
             pg_bare = await bare_postgres(url, calls)

@@ -55,17 +55,6 @@ def add_staff(db: Path) -> None:
         )
 
 
-def warm_page_cache(db: Path) -> None:
-    """Read the store file once, so the OS holds it as on a daemon that has served calls for a while.
-    Without it the first random reads of a 1.5 GB file wait for the disk, and the daemon rightly moves its
-    reads to a thread for 30 s (store.slow_reads): the run would measure a cold disk, not the daemon."""
-    started = time.perf_counter()
-    with db.open("rb") as f:
-        while f.read(1 << 24):
-            pass
-    print(f"store file read once into the page cache in {time.perf_counter() - started:.1f} s")
-
-
 WARMUP_S = 2.0
 TARGET_OVERHEAD_P99_MS = 1.0
 
@@ -214,7 +203,7 @@ async def place_calls(pbx: SimPbx, samples: Samples, rate: float, seconds: float
 async def run(args: argparse.Namespace) -> dict[str, object]:
     db = await lookup_store.ensure_sqlite(args.customers)
     add_staff(db)
-    warm_page_cache(db)
+    lookup_store.warm_page_cache(db)
     samples = Samples()
     async with contextlib.AsyncExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cti-bench-")))
