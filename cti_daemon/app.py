@@ -91,7 +91,7 @@ class Daemon:
         node = config.mqtt.node_id
         self.topics = topics
 
-        self.store: Store = open_store(config.database.url)
+        self.store: Store = open_store(config.database.url, lookup_timeout_s=config.database.lookup_timeout_s)
         self.directory = LineDirectory(internal_max_digits=config.phone.internal_max_digits)
         rules = NumberRules(
             config.phone.default_region,

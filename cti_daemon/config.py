@@ -57,6 +57,9 @@ class DatabaseConfig:
     # Identification answers are kept this long in the daemon's memory (0 turns the cache off).
     identify_cache_ttl_s: float = 60.0
     identify_cache_max_entries: int = 50_000
+    # A ringing call's card read from PostgreSQL waits at most this long; then the pop goes out
+    # unidentified, with the reason (SQLite reads are local and not bounded by it).
+    lookup_timeout_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +326,8 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("database.identify_cache_ttl_s", "must be 0 (no cache) or more seconds")
     if config.database.identify_cache_max_entries < 1:
         bad("database.identify_cache_max_entries", "must be at least 1")
+    if not 0 < config.database.lookup_timeout_s <= 30:
+        bad("database.lookup_timeout_s", "must be more than 0 and at most 30 seconds")
     host, sep, port = config.http.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         bad("http.listen", f"must be host:port, not {config.http.listen!r}")

@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -31,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from cti_daemon.ami.directory import LineOwner
 from cti_daemon.crm import schema
 from cti_daemon.crm.models import Employee
+from cti_daemon.crm.pg_reader import PgReader, PgReadError
 from cti_daemon.crm.sqlite_reader import SqliteReader, SqliteReadError
 
 T = TypeVar("T")
@@ -45,10 +45,13 @@ class StoreUnavailableError(StoreError):
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, *, sqlite_path: str | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, sqlite_path: str | None = None, pg_reader: PgReader | None = None
+    ) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._reader = SqliteReader(sqlite_path) if sqlite_path else None
+        self._pg_reader = pg_reader
 
     @property
     def dialect(self) -> str:
@@ -77,17 +80,14 @@ class Store:
             raise StoreUnavailableError(_reason(exc)) from exc
 
     async def pg_fetch(self, sql: str, *args: Any) -> list[Any]:
-        """PostgreSQL only: run one statement straight on asyncpg (prepared and cached per connection), on a
-        connection of the engine's pool. The ring path's read: SQLAlchemy's result machinery costs more than
-        the query itself."""
-        async with self.connection() as conn:
-            raw = await conn.get_raw_connection()
-            try:
-                rows: list[Any] = await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr]
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
-                raw.invalidate(exc)  # the pool must not hand this connection out again
-                raise StoreUnavailableError(_reason(exc)) from exc
-        return rows
+        """PostgreSQL only: the ring path's read, one statement straight on asyncpg (prepared and cached
+        per connection) through the store's own small pool (`crm/pg_reader.py`), bounded in time."""
+        if self._pg_reader is None:
+            raise StoreError("no PostgreSQL read pool: this store is not a PostgreSQL database")
+        try:
+            return await self._pg_reader.fetch(sql, *args)
+        except PgReadError as exc:
+            raise StoreUnavailableError(str(exc)) from exc
 
     @property
     def has_sqlite_reader(self) -> bool:
@@ -151,14 +151,18 @@ class Store:
     async def dispose(self) -> None:
         if self._reader is not None:
             await self._reader.close()
+        if self._pg_reader is not None:
+            await self._pg_reader.close()
         await self.engine.dispose()
 
 
-def open_store(url: str, *, echo: bool = False) -> Store:
-    """Build the engine (lazy: nothing connects until first use)."""
+def open_store(url: str, *, echo: bool = False, lookup_timeout_s: float = 1.0) -> Store:
+    """Build the engine (lazy: nothing connects until first use). `lookup_timeout_s` bounds the ring
+    path's PostgreSQL read (see `PgReader`)."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     sqlite_path: str | None = None
+    pg_reader: PgReader | None = None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
@@ -169,7 +173,13 @@ def open_store(url: str, *, echo: bool = False) -> Store:
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return Store(engine, sqlite_path=sqlite_path)
+    elif parsed.get_backend_name() == "postgresql":
+        # The same host, user, password and options the engine's asyncpg connections get.
+        _, connect_kwargs = engine.dialect.create_connect_args(engine.url)
+        for sqlalchemy_only in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+            connect_kwargs.pop(sqlalchemy_only, None)
+        pg_reader = PgReader(dict(connect_kwargs), timeout_s=lookup_timeout_s)
+    return Store(engine, sqlite_path=sqlite_path, pg_reader=pg_reader)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
