@@ -156,9 +156,13 @@ class Store:
         await self.engine.dispose()
 
 
-def open_store(url: str, *, echo: bool = False, lookup_timeout_s: float = 1.0) -> Store:
+def open_store(
+    url: str, *, echo: bool = False, lookup_timeout_s: float = 1.0, connect_timeout_s: float = 5.0
+) -> Store:
     """Build the engine (lazy: nothing connects until first use). `lookup_timeout_s` bounds the ring
-    path's PostgreSQL read (see `PgReader`)."""
+    path's PostgreSQL read (see `PgReader`); `connect_timeout_s` every other PostgreSQL connection attempt
+    (asyncpg waits 60 s by default: a silent server would hold a journal write or an API call that long
+    before the outage is noticed and the contact spooled)."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     sqlite_path: str | None = None
@@ -169,7 +173,9 @@ def open_store(url: str, *, echo: bool = False, lookup_timeout_s: float = 1.0) -
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             sqlite_path = database
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+        kwargs.update(
+            pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"timeout": connect_timeout_s}
+        )
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

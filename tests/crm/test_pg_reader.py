@@ -53,6 +53,23 @@ async def test_given_a_silent_database_when_a_caller_rings_then_identification_a
     assert took < 2.0  # bounded by the timeout, not by asyncpg's 60 s connect default
 
 
+async def test_given_a_silent_database_then_the_store_is_reported_down_within_the_connect_timeout(
+    silent_port: int,
+) -> None:
+    # The ORM's side (journal writes, the API): a connection that never completes counts as an outage.
+    store = open_store(
+        f"postgresql+asyncpg://cti:{PASSWORD}@127.0.0.1:{silent_port}/cti", connect_timeout_s=0.3
+    )
+    try:
+        started = time.monotonic()
+        up = await store.ping()
+        took = time.monotonic() - started
+    finally:
+        await store.dispose()
+    assert up is False
+    assert took < 2.0
+
+
 async def test_given_a_refused_connection_then_the_reason_names_it_without_the_password() -> None:
     store = open_store(
         f"postgresql+asyncpg://cti:{PASSWORD}@127.0.0.1:{free_port()}/cti", lookup_timeout_s=2.0
