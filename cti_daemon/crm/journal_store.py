@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -105,6 +105,36 @@ class Filters:
     offset: int = 0
 
 
+def query_statement(filters: Filters) -> Select[Contact]:
+    """The journal's listing as one statement, newest first."""
+    stmt = select(Contact)
+    if filters.status == "open":
+        stmt = stmt.where(Contact.status.in_(OPEN))
+    elif filters.status is not None:
+        stmt = stmt.where(Contact.status == filters.status)
+    if filters.purpose is not None:
+        stmt = stmt.where(Contact.purpose == filters.purpose)
+    if filters.employee is not None:
+        stmt = stmt.where(
+            or_(Contact.responsible_employee_id == filters.employee, Contact.postponed_to == filters.employee)
+        )
+    if filters.created_from is not None:
+        stmt = stmt.where(Contact.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        stmt = stmt.where(Contact.created_at < filters.created_to)
+    if filters.call_id is not None:
+        stmt = stmt.where(Contact.call_id == filters.call_id)
+    if filters.queued is not None:
+        stmt = stmt.where(Contact.queued_at.is_not(None) if filters.queued else Contact.queued_at.is_(None))
+    if filters.node_id is not None:
+        stmt = stmt.where(Contact.node_id == filters.node_id)
+    # The waiting queue lists queued contacts by when they joined it. Ordered by created_at, the planner
+    # walked the created_at index through the whole journal (a full scan every few seconds, 0.4 s on a
+    # million contacts) instead of searching the queued_at index.
+    order = Contact.queued_at if filters.queued else Contact.created_at
+    return stmt.order_by(order.desc(), Contact.id.desc()).limit(filters.limit).offset(filters.offset)
+
+
 class JournalStore:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -175,37 +205,7 @@ class JournalStore:
         return True
 
     async def query(self, filters: Filters) -> list[ContactRecord]:
-        stmt = select(Contact)
-        if filters.status == "open":
-            stmt = stmt.where(Contact.status.in_(OPEN))
-        elif filters.status is not None:
-            stmt = stmt.where(Contact.status == filters.status)
-        if filters.purpose is not None:
-            stmt = stmt.where(Contact.purpose == filters.purpose)
-        if filters.employee is not None:
-            stmt = stmt.where(
-                or_(
-                    Contact.responsible_employee_id == filters.employee,
-                    Contact.postponed_to == filters.employee,
-                )
-            )
-        if filters.created_from is not None:
-            stmt = stmt.where(Contact.created_at >= filters.created_from)
-        if filters.created_to is not None:
-            stmt = stmt.where(Contact.created_at < filters.created_to)
-        if filters.call_id is not None:
-            stmt = stmt.where(Contact.call_id == filters.call_id)
-        if filters.queued is not None:
-            stmt = stmt.where(
-                Contact.queued_at.is_not(None) if filters.queued else Contact.queued_at.is_(None)
-            )
-        if filters.node_id is not None:
-            stmt = stmt.where(Contact.node_id == filters.node_id)
-        stmt = (
-            stmt.order_by(Contact.created_at.desc(), Contact.id.desc())
-            .limit(filters.limit)
-            .offset(filters.offset)
-        )
+        stmt = query_statement(filters)
         async with self._store.session() as session:
             rows = (await session.scalars(stmt)).all()
             notes, events = await self._children(session, [r.id for r in rows])
