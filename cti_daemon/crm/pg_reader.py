@@ -20,16 +20,16 @@ from typing import Any
 
 import asyncpg
 
-_CONNECTION_ERRORS = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-)
+# Whatever asyncpg or the server says, the ring path gets an answer: a backend terminated under us
+# surfaces as AdminShutdownError, or as InternalClientError ("another operation is in progress") when the
+# termination notice arrived while the connection was idle; a schema not created yet as UndefinedTable.
+# The pool replaces a connection that failed when it is released.
+_READ_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 class PgReadError(Exception):
-    """The read could not be made (the server is unreachable, refused us, or took longer than allowed)."""
+    """The read could not be made (the server is unreachable, refused us, failed the statement, or took
+    longer than allowed)."""
 
 
 class PgReader:
@@ -48,7 +48,7 @@ class PgReader:
                 return rows
         except TimeoutError:
             raise PgReadError(f"no answer within {self._timeout_s:g} s") from None
-        except _CONNECTION_ERRORS as exc:
+        except _READ_ERRORS as exc:
             # The first line only: asyncpg's messages can carry the DSN's host and user, never more.
             first = str(exc).splitlines()[0] if str(exc) else "unavailable"
             raise PgReadError(f"{type(exc).__name__}: {first}") from exc

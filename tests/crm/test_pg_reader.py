@@ -102,3 +102,17 @@ async def test_given_postgres_goes_away_and_comes_back_then_identification_recov
             assert after.reason == "number not in the customer store"
         finally:
             await behind.dispose()
+
+
+async def test_given_a_database_without_the_schema_then_the_ring_read_says_why_instead_of_raising(
+    store_url: str,
+) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL ring read")
+    empty = open_store(store_url)  # a fresh database: `db upgrade` has not run
+    try:
+        result = await Identifier(empty, RULES).identify("89161234567")
+    finally:
+        await empty.dispose()
+    assert result.reason is not None
+    assert result.reason.startswith("customer store unavailable (UndefinedTableError"), result.reason
