@@ -95,11 +95,19 @@ def test_given_values_out_of_range_then_each_is_reported() -> None:
         "CTI_PHONE__DEFAULT_REGION": "Russia",
         "CTI_DATABASE__URL": "mysql://x",
         "CTI_HTTP__LISTEN": "8080",
+        "CTI_DATABASE__LOOKUP_TIMEOUT_S": "0",
     }
     with pytest.raises(ConfigError) as err:
         load(None, env=env)
     keys = sorted(p.key for p in err.value.problems)
-    assert keys == ["ami.port", "database.url", "http.listen", "mqtt.url", "phone.default_region"]
+    assert keys == [
+        "ami.port",
+        "database.lookup_timeout_s",
+        "database.url",
+        "http.listen",
+        "mqtt.url",
+        "phone.default_region",
+    ]
 
 
 def test_a_secret_never_prints_itself() -> None:
