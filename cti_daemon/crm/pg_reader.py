@@ -38,7 +38,7 @@ class PgReader:
         self._timeout_s = timeout_s
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
-        self._creating: asyncio.Lock | None = None
+        self._creating = asyncio.Lock()  # one pool, however many rings ask for it at once
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         try:
@@ -61,8 +61,6 @@ class PgReader:
     async def _ready(self) -> asyncpg.Pool:
         if self._pool is not None:
             return self._pool
-        if self._creating is None:
-            self._creating = asyncio.Lock()
         async with self._creating:
             if self._pool is None:
                 # min_size 0: nothing connects until the first ring, and a server that is down at start

@@ -16,7 +16,6 @@ equally correct.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import aiomqtt
@@ -80,8 +79,7 @@ async def _acknowledged(pending: dict[int, Any], mid: int, acked: asyncio.Event,
     except TimeoutError:
         raise aiomqtt.MqttError("Operation timed out") from None
     finally:
-        with contextlib.suppress(KeyError):
-            del pending[mid]
+        pending.pop(mid, None)
 
 
 def _done(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:

@@ -110,12 +110,16 @@ class ScreenPopService:
         else:
             self._apply(event)
 
-    async def _identified(self, call_id: str, party: Party) -> Identification:
+    def _known(self, call_id: str, party: Party) -> Identification | None:
+        """This call's caller as already identified (a ring group rings several phones for one caller)."""
         known = self._idents.get(call_id)
-        if known is not None and known[0].number == party.number:
-            return known[1]
-        ident = await self._identify(party.number)
-        self._idents[call_id] = (party, ident)
+        return known[1] if known is not None and known[0].number == party.number else None
+
+    async def _identified(self, call_id: str, party: Party) -> Identification:
+        ident = self._known(call_id, party)
+        if ident is None:
+            ident = await self._identify(party.number)
+            self._idents[call_id] = (party, ident)
         return ident
 
     def _ring_now(self, event: CallRinging) -> bool:
@@ -123,10 +127,12 @@ class ScreenPopService:
         if self._identify_now is None:
             return False
         try:
-            ident = self._identify_now(event.caller.number)
+            ident = self._known(event.call_id, event.caller)
             if ident is None:
-                return False
-            self._idents[event.call_id] = (event.caller, ident)
+                ident = self._identify_now(event.caller.number)
+                if ident is None:
+                    return False
+                self._idents[event.call_id] = (event.caller, ident)
             self._pop(event, ident)
         except Exception as exc:  # one bad ring must not end the AMI reader that called us
             log.exception("pop.handler_failed", call_id=event.call_id, error=repr(exc))
