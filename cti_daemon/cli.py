@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cti-daemon", description="Asterisk CTI daemon: screen pops, journal, transfers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run the daemon in the foreground until SIGTERM/SIGINT")
+    run = sub.add_parser(
+        "run", help="run the daemon in the foreground until SIGTERM/SIGINT (SIGHUP: re-read http.tokens_file)"
+    )
     run.add_argument("--config", type=Path, help=f"TOML file (default {DEFAULT_CONFIG} if it exists)")
 
     check = sub.add_parser("check-config", help="validate the configuration; exit 0 or 2")
@@ -123,7 +125,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with Daemon(cfg):
+        daemon = Daemon(cfg)
+        loop.add_signal_handler(signal.SIGHUP, daemon.reload_tokens)
+        async with daemon:
             await stop.wait()
 
     asyncio.run(main())

@@ -49,6 +49,14 @@ class TokenBook:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def names(self) -> frozenset[str]:
+        return frozenset(entry.name for entry in self._entries)
+
+    def take(self, other: TokenBook) -> None:
+        """Serve `other`'s tokens from now on (a reload): one assignment, so a request checked meanwhile
+        sees the old set or the new one, never a mix."""
+        self._entries = other._entries
+
     def actor_for(self, presented: str) -> str | None:
         digest = _digest(presented)
         found: str | None = None
