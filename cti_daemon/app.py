@@ -33,7 +33,7 @@ from cti_daemon.api import originate as originate_api
 from cti_daemon.api import purposes as purposes_api
 from cti_daemon.api import sources
 from cti_daemon.api import transfers as transfers_api
-from cti_daemon.api.auth import TokenBook, TokenFileError
+from cti_daemon.api.auth import TokenBook
 from cti_daemon.api.health import Component, HealthProbe
 from cti_daemon.api.metrics import DaemonMetrics, DeliveryFigures
 from cti_daemon.api.routes import Route
@@ -56,6 +56,7 @@ from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.mqtt.topics import Topics
 from cti_daemon.routing.call_actions import PbxNews
 from cti_daemon.routing.click_to_dial import ClickToDial
+from cti_daemon.routing.contact_json import contact_json
 from cti_daemon.routing.journal import JournalService
 from cti_daemon.routing.journal_transfers import JournalTransfers
 from cti_daemon.routing.journal_writer import JournalWriter
@@ -124,7 +125,10 @@ class Daemon:
         self.catalog = PurposeCatalog.builtin()  # replaced by the store's once it answers
         journal_store = JournalStore(self.store)
         self.writer = JournalWriter(
-            journal_store, Spool(Path(config.routing.spool_file)), invalidate=self.identifier.invalidate
+            journal_store,
+            Spool(Path(config.routing.spool_file)),
+            invalidate=self.identifier.invalidate,
+            replayed=lambda record: self.outbound.traffic(contact_id=record.id, contact=contact_json(record)),
         )
         self.ring_contacts = RingContacts(
             writer=self.writer,
@@ -216,29 +220,8 @@ class Daemon:
         )
 
     def reload_tokens(self) -> bool:
-        """Re-read http.tokens_file (SIGHUP): tokens added work and tokens removed stop working at once, no
-        call or pop is dropped. A file that cannot be read or has a bad line changes nothing."""
-        path = self.config.http.tokens_file
-        if path is None:
-            log.warning("api.tokens_not_reloaded", reason="no http.tokens_file is configured")
-            return False
-        try:
-            fresh = TokenBook.load(path)
-        except (OSError, UnicodeDecodeError, TokenFileError) as exc:
-            reason = "; ".join(exc.problems) if isinstance(exc, TokenFileError) else _describe_os(exc)
-            log.warning("api.tokens_not_reloaded", path=path, reason=reason, effect="the tokens in use stay")
-            return False
-        before = self.api.tokens.names()
-        self.api.tokens.take(fresh)
-        after = fresh.names()
-        log.info(
-            "api.tokens_reloaded",
-            path=path,
-            tokens=len(fresh),
-            added=sorted(after - before),
-            removed=sorted(before - after),
-        )
-        return True
+        """SIGHUP: re-read http.tokens_file; no call or pop is dropped (ApiServer.reload_tokens)."""
+        return self.api.reload_tokens(self.config.http.tokens_file)
 
     def _api_routes(self, identify: lookup_api.IdentifyFn) -> list[Route]:
         """Every HTTP feature, one module each; a new endpoint is one more line here."""
@@ -402,9 +385,3 @@ class Daemon:
         while True:
             self.notifier.watchdog()
             await asyncio.sleep(interval)
-
-
-def _describe_os(exc: OSError | UnicodeDecodeError) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return "the file is not UTF-8"
-    return exc.strerror or type(exc).__name__

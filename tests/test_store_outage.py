@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -127,3 +129,66 @@ async def _register_during_outage(api: Api) -> str:
     status, refused = await api.send("PATCH", f"/api/v1/contacts/{body['id']}", {"description": "x"})
     assert status == 503 and refused["error"]["code"] == "store_unavailable"  # never acknowledged, then lost
     return str(body["id"])
+
+
+async def test_given_the_store_away_when_callers_hang_up_unanswered_then_their_contacts_end_missed_once_back(
+    sim: Sim, broker: LocalBroker, postgres_url: str, tmp_path: Path
+) -> None:
+    """One call rang while the store was there and was abandoned while it was away; one rang and was
+    abandoned while it was away. Both marks wait in the spool and land, dated at the hang-up, once back."""
+    token = new_token()
+    tokens = write_tokens(tmp_path, ("reception-console", token))
+    topics = ("cti/agents/e-100/popup", "cti/traffic/#")
+    async with TcpGate(5432) as gate, Subscriber(broker.url, *topics) as seen:
+        config = daemon_config(
+            ami_port=sim.port,
+            mqtt_url=broker.url,
+            db_url=_through(postgres_url, gate),
+            http={"tokens_file": str(tokens)},
+            routing={"spool_file": str(tmp_path / "spool.jsonl")},
+        )
+        async with running_api(config, token) as api:
+            started: asyncio.Future[CallHandle] = asyncio.get_running_loop().create_future()
+            call = InboundCall("89161234301", answer=False, ring_s=1.5)
+            first_call = asyncio.create_task(place_inbound(sim.pbx, call, started=started))
+            first = await _contact_of(seen, (await started).call_id)
+            assert (await _contact(api, first))["status"] == "registered"  # in the store already
+            await gate.close()
+            await first_call  # the caller gives up while the store is away
+            second_call = await place_inbound(sim.pbx, InboundCall("89161234302", answer=False, ring_s=0.3))
+            second = await _contact_of(seen, second_call.call_id)
+            for _ in range(50):
+                spooled = [r["op"] for r in api.daemon.writer.spool.pending()]
+                if spooled.count("missed") == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert sorted(spooled) == ["contact", "missed", "missed"], spooled
+            gave_up_by = api.daemon.clock()
+            await gate.open()
+            for contact_id in (first, second):
+                await seen.wait_for(f"cti/traffic/{contact_id}", status="missed", timeout=15)
+                contact = await _contact(api, contact_id, status="missed")
+                assert "nobody answered" in contact["missed_reason"]
+                assert [h["kind"] for h in contact["history"]] == ["registered", "missed"]
+                missed_at = datetime.fromisoformat(contact["history"][1]["at"].replace("Z", "+00:00"))
+                assert missed_at <= gave_up_by  # the time of the hang-up, not of the replay
+            await asyncio.sleep(2.5)  # one more replay round: nothing written twice
+            assert api.daemon.writer.spool.pending() == []
+            again = await _contact(api, first, status="missed")
+            assert [h["kind"] for h in again["history"]] == ["registered", "missed"]
+
+
+async def _contact_of(seen: Subscriber, call_id: str) -> str:
+    pop = await seen.wait_for("cti/agents/e-100/popup", call_id=call_id, type="popup")
+    return str(pop.payload["contact_id"])
+
+
+async def _contact(api: Api, contact_id: str, *, status: str | None = None) -> dict[str, Any]:
+    """The contact as the API shows it, once it is in the store (and has `status`, if given)."""
+    body: Any = None
+    for _ in range(150):
+        code, body = await api.get(f"/api/v1/contacts/{contact_id}")
+        if code == 200 and (status is None or body["status"] == status):
+            return dict(body)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"contact {contact_id} never showed {status or 'up'}: {body}")

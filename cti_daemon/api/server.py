@@ -9,7 +9,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from cti_daemon import logs
-from cti_daemon.api.auth import PUBLIC_PATHS, TOKENS, TokenBook, auth_middleware
+from cti_daemon.api.auth import PUBLIC_PATHS, TOKENS, TokenBook, TokenFileError, auth_middleware
 from cti_daemon.api.errors import MAX_BODY_BYTES, ApiError, Handler, error_middleware
 from cti_daemon.api.openapi import DOCUMENT_PATH, document
 from cti_daemon.api.routes import Route, ok
@@ -82,6 +82,34 @@ class ApiServer:
         self.document: dict[str, Any] = self.app[DOCUMENT]
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+
+    def reload_tokens(self, path: str | None) -> bool:
+        """Re-read the tokens file: added tokens work and removed ones stop working at once. A file that
+        cannot be read or has a bad line changes nothing (the log line names line numbers, never a token)."""
+        if path is None:
+            log.warning("api.tokens_not_reloaded", reason="no http.tokens_file is configured")
+            return False
+        try:
+            fresh = TokenBook.load(path)
+        except TokenFileError as exc:
+            reason = "; ".join(exc.problems)
+        except UnicodeDecodeError:
+            reason = "the file is not UTF-8"
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+        else:
+            before, after = self.tokens.names(), fresh.names()
+            self.tokens.take(fresh)
+            log.info(
+                "api.tokens_reloaded",
+                path=path,
+                tokens=len(fresh),
+                added=sorted(after - before),
+                removed=sorted(before - after),
+            )
+            return True
+        log.warning("api.tokens_not_reloaded", path=path, reason=reason, effect="the tokens in use stay")
+        return False
 
     async def __aenter__(self) -> Self:
         self._runner = web.AppRunner(self.app, access_log=None)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from cti_daemon import logs
 from cti_daemon.crm.journal_store import (
+    ContactChangedError,
     ContactNotFoundError,
     ContactRecord,
     ContactReferenceError,
@@ -29,10 +30,20 @@ log = logs.get("cti.routing.journal")
 
 
 class JournalWriter:
-    def __init__(self, journal: JournalStore, spool: Spool, *, invalidate: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        journal: JournalStore,
+        spool: Spool,
+        *,
+        invalidate: Callable[[str], None],
+        replayed: Callable[[ContactRecord], None] | None = None,
+    ) -> None:
+        """`replayed`: told of a contact a spooled change (a missed mark) changed when it was written late,
+        so the agents' clients learn of it as they would have at the time."""
         self.journal = journal
         self.spool = spool
         self._invalidate = invalidate
+        self._replayed = replayed
         self._creating: dict[str, asyncio.Task[bool]] = {}
         self.spooled_ids: set[str] = {r["key"] for r in spool.pending() if r.get("op") == "contact"}
 
@@ -73,6 +84,40 @@ class JournalWriter:
             log.warning("journal.note_spooled", contact_id=contact_id, reason=str(exc))
             return False
         return True
+
+    async def mark_missed(self, contact_id: str, reason: str, event: EventRecord) -> ContactRecord | None:
+        """A contact still 'registered' becomes 'missed' (the caller hung up before anyone answered): the
+        updated contact, or None when reception already did something with it. While the store is away,
+        or the contact itself still waits in the spool, the mark waits in the spool behind it and is
+        applied when it is replayed, with the time of the hang-up."""
+        why = "the contact itself waits in the spool"
+        if contact_id not in self.spooled_ids:
+            try:
+                return await self._apply_missed(contact_id, reason, event)
+            except StoreUnavailableError as exc:
+                why = str(exc) or type(exc).__name__
+        record = {"key": event.id, "op": "missed", "contact_id": contact_id, "reason": reason}
+        self.spool.append({**record, "event": _to_json(event)})
+        log.warning("journal.missed_spooled", contact_id=contact_id, reason=why)
+        return None
+
+    async def _apply_missed(self, contact_id: str, reason: str, event: EventRecord) -> ContactRecord | None:
+        for _ in range(3):  # changed between our read and our write: read again, it may be settled now
+            current = await self.journal.get(contact_id)
+            if current is None or current.status != "registered":
+                return None
+            try:
+                return await self.journal.update(
+                    contact_id,
+                    {"status": "missed", "missed_reason": reason, "updated_at": event.at},
+                    expected_version=current.version,
+                    event=event,
+                )
+            except ContactNotFoundError:
+                return None
+            except ContactChangedError:
+                continue
+        return None
 
     async def settle(self, contact_id: str) -> None:
         """Wait for a background write of this contact, if one is under way."""
@@ -143,6 +188,11 @@ class JournalWriter:
                 log.error(  # noqa: TRY400 - the reason is the whole story
                     "journal.note_without_contact", contact_id=item["contact_id"], note_id=item["key"]
                 )
+        elif item.get("op") == "missed":
+            event = EventRecord(**_dated(item["event"]))
+            updated = await self._apply_missed(item["contact_id"], item["reason"], event)
+            if updated is not None and self._replayed is not None:
+                self._replayed(updated)
         else:
             log.error("journal.spool_unknown_record", key=item.get("key"), op=item.get("op"))
 

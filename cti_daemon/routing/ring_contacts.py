@@ -17,8 +17,7 @@ from typing import Any
 from cti_daemon import logs
 from cti_daemon.ami.call_events import CallAnswered, CallEnded, CallEvent, Party
 from cti_daemon.crm.identify import Identification
-from cti_daemon.crm.journal_store import ContactChangedError, ContactNotFoundError, ContactRecord, EventRecord
-from cti_daemon.crm.store import StoreUnavailableError
+from cti_daemon.crm.journal_store import ContactRecord, EventRecord
 from cti_daemon.ids import uuid7
 from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.routing.contact_json import contact_json, pop_contact
@@ -150,22 +149,12 @@ class RingContacts:
         """A call that rang reception and ended with nobody answering: a missed call to call back."""
         record = live.record
         await self._writer.settle(record.id)
-        waited = int((self._clock() - live.rang_at).total_seconds())
+        now = self._clock()
+        waited = int((now - live.rang_at).total_seconds())
         reason = f"the caller hung up after {waited} s; nobody answered"
-        try:
-            current = await self._writer.journal.get(record.id)
-            if current is None or current.status != "registered":
-                return  # reception already did something with it
-            now = self._clock()
-            updated = await self._writer.journal.update(
-                record.id,
-                {"status": "missed", "missed_reason": reason, "updated_at": now},
-                expected_version=current.version,
-                event=EventRecord(uuid7(), now, ACTOR, "missed", {"reason": reason, "cause": ended.cause}),
-            )
-        except (StoreUnavailableError, ContactNotFoundError, ContactChangedError) as exc:
-            # Spooled or changed meanwhile: it stays registered, visible in the journal; nothing is lost.
-            log.info("journal.missed_not_marked", contact_id=record.id, reason=str(exc) or type(exc).__name__)
-            return
+        event = EventRecord(uuid7(), now, ACTOR, "missed", {"reason": reason, "cause": ended.cause})
+        updated = await self._writer.mark_missed(record.id, reason, event)
+        if updated is None:
+            return  # reception already did something with it, or the mark waits in the spool
         self._out.traffic(contact_id=updated.id, contact=contact_json(updated))
         log.info("journal.missed_call", contact_id=record.id, call_id=record.call_id, waited_s=waited)
