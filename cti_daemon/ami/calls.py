@@ -102,6 +102,9 @@ class LineView:
     extension: str
     status: LineStatus
     call_id: str | None
+    # What each of the line's devices last reported (names lower-cased: "pjsip/201"); empty when the PBX
+    # sent no device state for it.
+    devices: tuple[tuple[str, LineStatus], ...] = ()
 
 
 def party(number: str, name: str, *, connected: bool = False) -> Party:

@@ -26,7 +26,7 @@ from cti_daemon.ami.call_events import (
 from cti_daemon.ami.call_state import NOTHING, CallState, Msg, some
 from cti_daemon.ami.calls import Call, CallView, LineView, view_of
 from cti_daemon.ami.directory import LineDirectory
-from cti_daemon.ami.lines import device_status, hint_status
+from cti_daemon.ami.lines import Line, device_status, hint_status
 
 ENDED_UNSEEN = (0, "ended while the AMI link was down")
 _FAILED_DIAL = frozenset(
@@ -84,11 +84,11 @@ class CallTracker(CallState):
         return view_of(call, self.channels) if call is not None else None
 
     def line_views(self) -> list[LineView]:
-        return [LineView(ext, line.status, line.call_id) for ext, line in sorted(self.lines.lines().items())]
+        return [_line_view(ext, line) for ext, line in sorted(self.lines.lines().items())]
 
     def line_view(self, extension: str) -> LineView | None:
         line = self.lines.lines().get(extension)
-        return LineView(extension, line.status, line.call_id) if line is not None else None
+        return _line_view(extension, line) if line is not None else None
 
     def mark(self) -> int:
         """Take before asking Asterisk for its lists; give to `resync(since=...)`: news that arrives
@@ -332,6 +332,10 @@ class CallTracker(CallState):
             return NOTHING
         registered = status.lower() not in _OFFLINE_CONTACT
         return some(self.lines.set_registered(ext, registered=registered))
+
+
+def _line_view(extension: str, line: Line) -> LineView:
+    return LineView(extension, line.status, line.call_id, tuple(line.devices.items()))
 
 
 def _int(text: str) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -53,6 +54,20 @@ def dialable(number: str) -> str | None:
     None for anything else."""
     compact = _SEPARATORS.sub("", number)
     return compact if _DIALABLE.fullmatch(compact) else None
+
+
+# Which of an employee's phones to ring: a free one first, then one the PBX said nothing of; one in use
+# (a desk phone on another call while the softphone is free) next; one not registered last.
+_PREFERENCE = {LineStatus.READY: 0, LineStatus.UNKNOWN: 1, LineStatus.RINGING: 2, LineStatus.TALKING: 2}
+
+
+def device_to_ring(devices: Sequence[str], reported: Iterable[tuple[str, LineStatus]]) -> str | None:
+    """The device an Originate rings for an employee with several (desk phone, softphone): Originate rings
+    one device, and the first listed may be unplugged while another is ready. Ties keep the directory's
+    order (the administrator's preference); None when the directory lists no device."""
+    states = dict(reported)
+    ranked = sorted(devices, key=lambda d: _PREFERENCE.get(states.get(d.lower(), LineStatus.UNKNOWN), 3))
+    return ranked[0] if ranked else None
 
 
 class ClickToDial:
@@ -102,8 +117,9 @@ class ClickToDial:
                 f"line {extension} is {line.status}: click to dial rings a free phone",
                 field="from_extension",
             )
-        devices = self._directory.devices_of(extension)
-        device = devices[0] if devices else f"PJSIP/{extension}"
+        view = self._views.line_view(extension)
+        reported = view.devices if view is not None else ()
+        device = device_to_ring(self._directory.devices_of(extension), reported) or f"PJSIP/{extension}"
         call_id = uuid7()
         log.info(
             "dial.started", call_id=call_id, extension=extension, device=device, to_number=number, actor=actor

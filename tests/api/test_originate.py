@@ -3,13 +3,22 @@ and every refusal with nothing asked of the PBX when the request cannot work."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from cti_daemon.ami.call_events import LineStatus
 from cti_daemon.ami.simulator import phones
+from cti_daemon.ami.simulator.pbx import Endpoint
+from cti_daemon.ami.tracker import CallTracker
+from cti_daemon.crm.models import Employee
+from cti_daemon.crm.seed import SeedSummary
+from cti_daemon.crm.store import open_store
+from cti_daemon.demo.broker import LocalBroker
 from tests.conftest import Sim
-from tests.support.api import Api
+from tests.support.api import Api, reception_api
 from tests.support.calls import answered_at, until
 
 ORIGINATE = "/api/v1/calls/originate"
@@ -79,3 +88,44 @@ async def test_given_the_ami_user_may_not_originate_then_502(pbx_api: Api, sim: 
     sim.server.write = ("call", "system")
     status, body = await pbx_api.post(ORIGINATE, json={"from_extension": "201", "to_number": "100"})
     assert status == 502 and body["error"]["code"] == "ami_permission"
+
+
+@pytest.mark.parametrize(
+    ("unplugged", "rings"), [("2011", "PJSIP/201"), ("201", "PJSIP/2011"), (None, "PJSIP/2011")]
+)
+async def test_given_an_employee_with_two_phones_then_click_to_dial_rings_one_that_is_registered(
+    sim: Sim,
+    broker: LocalBroker,
+    seeded_sqlite: tuple[str, SeedSummary],
+    tmp_path: Path,
+    unplugged: str | None,
+    rings: str,
+) -> None:
+    sim.pbx.endpoints["2011"] = Endpoint("2011", "Staff 201 softphone")
+    store = open_store(seeded_sqlite[0])
+    async with store.session() as session:  # listed first: the softphone, then the desk phone
+        await session.execute(
+            update(Employee).where(Employee.id == "e-201").values(devices="PJSIP/2011 PJSIP/201")
+        )
+        await session.commit()
+    await store.dispose()
+    sim.pbx.speed = 0.1
+    async with reception_api(
+        ami_port=sim.port, mqtt_url=broker.url, db_url=seeded_sqlite[0], tmp_path=tmp_path
+    ) as api:
+        tracker = api.daemon.tracker
+        if unplugged is not None:
+            phones.unregister(sim.pbx, unplugged)
+            await until(lambda: _devices_of(tracker, "201").get(f"pjsip/{unplugged}") == LineStatus.OFFLINE)
+        line = tracker.line_view("201")
+        assert line is not None and line.status is LineStatus.READY  # one phone is enough for the line
+        status, body = await api.post(ORIGINATE, json={"from_extension": "201", "to_number": "100"})
+        assert status == 201, body
+        (leg,) = [c for c in sim.pbx.channels.values() if c.uniqueid == body["call_id"]]
+        assert leg.device == rings
+        sim.pbx.cancel_flows()
+
+
+def _devices_of(tracker: CallTracker, extension: str) -> dict[str, LineStatus]:
+    line = tracker.line_view(extension)
+    return dict(line.devices) if line is not None else {}
