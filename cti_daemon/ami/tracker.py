@@ -171,9 +171,15 @@ class CallTracker(CallState):
         ext = self.directory.extension_of_channel(new)
         if ext != chan.extension:
             old_ext = chan.extension
+            call = self.calls.get(chan.linkedid)
+            was_ringing = call is not None and old_ext is not None and old_ext in call.ringing
             self._leave(chan)
             if old_ext is not None:
                 self._ext_channels.get(old_ext, set()).discard(chan.uniqueid)
+                if was_ringing and call is not None and old_ext not in call.ringing:
+                    # The ringing leg now belongs to another phone (a masquerade: a pickup moves the call
+                    # onto the picker's channel): the pop at the old one must close.
+                    out.append(RingStopped(call.call_id, old_ext, "answered_elsewhere"))
                 out.extend(self._line_from_channels(old_ext))
             chan.extension = ext
             if ext is not None:

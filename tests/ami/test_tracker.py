@@ -270,3 +270,18 @@ def test_given_a_blind_transfer_under_way_then_the_view_says_so_until_the_target
                 if not seen or seen[-1] != state:
                     seen.append(state)
     assert seen == [(False, None, ()), (False, None, ("100",)), (True, "201", ()), (False, None, ("201",))]
+
+
+def test_given_a_ringing_leg_renamed_onto_another_phone_then_the_first_pop_closes_and_the_other_pops() -> (
+    None
+):
+    tracker = CallTracker(LineDirectory())
+    trunk = _snapshot("7.0", "7.0", "PJSIP/trunk-00000000", "4", CallerIDNum="89161234567", CallerIDName="")
+    tracker.handle({"Event": "Newchannel", **trunk})
+    leg = _snapshot("7.1", "7.0", "PJSIP/201-00000001", "5", CallerIDNum="201")
+    assert _of(CallRinging, tracker.handle({"Event": "Newstate", **leg}))[0].extension == "201"
+    moved = tracker.handle({"Event": "Rename", **leg, "Newname": "PJSIP/202-00000002"})
+    assert _of(RingStopped, moved) == [RingStopped("7.0", "201", "answered_elsewhere")]
+    assert [(e.extension, e.caller) for e in _of(CallRinging, moved)] == [("202", Party("89161234567", ""))]
+    view = tracker.call_view("7.0")
+    assert view is not None and view.ringing == ("202",)
