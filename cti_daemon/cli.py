@@ -60,16 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser(
         "import",
-        help="load customers, documents or employees from a CSV file",
+        help="load customers, documents, employees or the purposes' second level from a CSV file",
         description="Columns, in any order (extra ones ignored): "
         "customers: customer_id,name,kind,tax_id,phones,vin,plate,model,year,crm_service,crm_sales,crm_parts "
         "(phones separated by ';', one row per vehicle); "
         "documents: document_id,customer_id,kind,number,status,purpose,owner_employee_id,opened_at,vin; "
-        "employees: id,name,login,extension,devices,purposes. Re-importing updates, never duplicates. "
+        "employees: id,name,login,extension,devices,purposes; "
+        "purposes: purpose,code,name,position,active (the second level of a contact's purpose; the file is "
+        "the truth for each purpose it lists: the ones it leaves out are deactivated). "
+        "Re-importing updates, never duplicates. "
         "Exit 0: every row taken; 1: some rows refused (listed on stderr with their lines), the import "
         "stopped part-way, or no database; 2: unusable file or header.",
     )
-    imp.add_argument("kind", choices=["customers", "documents", "employees"])
+    imp.add_argument("kind", choices=["customers", "documents", "employees", "purposes"])
     imp.add_argument("file", type=Path, help="the CSV file (UTF-8 or Windows-1251, comma-separated)")
     imp.add_argument("--config", type=Path)
     imp.add_argument(

@@ -1,4 +1,4 @@
-"""`cti-daemon import customers|documents|employees FILE.csv`: runs an import and reports it.
+"""`cti-daemon import customers|documents|employees|purposes FILE.csv`: runs an import and reports it.
 
 Exit codes: 0 every row taken; 1 some rows refused (the others are in the store), the import stopped
 part-way (bad encoding further down: earlier batches are in the store), or the database cannot be
@@ -14,17 +14,19 @@ from cti_daemon.crm.importing.csv_source import ImportFileError
 from cti_daemon.crm.importing.customers import CustomerImporter
 from cti_daemon.crm.importing.documents import DocumentImporter
 from cti_daemon.crm.importing.employees import EmployeeImporter
+from cti_daemon.crm.importing.purposes import PurposeImporter
 from cti_daemon.crm.importing.runner import ImportReport, run_import
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.crm.store import Store, StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-KINDS = ("customers", "documents", "employees")
+KINDS = ("customers", "documents", "employees", "purposes")
 
 HEADERS = {
     "customers": "customer_id,name,kind,tax_id,phones,vin,plate,model,year,crm_service,crm_sales,crm_parts",
     "documents": "document_id,customer_id,kind,number,status,purpose,owner_employee_id,opened_at,vin",
     "employees": "id,name,login,extension,devices,purposes",
+    "purposes": "purpose,code,name,position,active",
 }
 
 
@@ -33,6 +35,8 @@ def importer_for(kind: str, rules: NumberRules) -> Any:
         return CustomerImporter(rules)
     if kind == "documents":
         return DocumentImporter()
+    if kind == "purposes":
+        return PurposeImporter()
     return EmployeeImporter()
 
 
