@@ -208,7 +208,11 @@ class Daemon:
                 Component("mqtt", lambda: self.mqtt.connected, lambda: self.mqtt.since),
             ],
             self.store.ping,
-            extra=lambda: {"node_id": node, "mqtt_outbox": self.mqtt.outbox_depth},
+            extra=lambda: {
+                "node_id": node,
+                "mqtt_outbox": self.mqtt.outbox_depth,
+                "journal_spool": len(self.writer.spool),
+            },
         )
         self.metrics.watch(self._delivery_figures, self.health)
         tokens = TokenBook.load(config.http.tokens_file) if config.http.tokens_file else None
@@ -264,6 +268,8 @@ class Daemon:
             outbox_depth=self.mqtt.outbox_depth,
             outbox_limit=self.config.mqtt.outbox_limit,
             pops_published=self.pops.pops_published,
+            journal_spooled=len(self.writer.spool),
+            ami_malformed=self.ami.stats()["malformed"],
         )
 
     # --- wiring --------------------------------------------------------------------------------------

@@ -163,6 +163,7 @@ async def test_given_the_store_away_when_callers_hang_up_unanswered_then_their_c
                     break
                 await asyncio.sleep(0.1)
             assert sorted(spooled) == ["contact", "missed", "missed"], spooled
+            assert await _spool_reported(api) == (3, 3)  # what an operator sees meanwhile
             gave_up_by = api.daemon.clock()
             await gate.open()
             for contact_id in (first, second):
@@ -174,6 +175,7 @@ async def test_given_the_store_away_when_callers_hang_up_unanswered_then_their_c
                 assert missed_at <= gave_up_by  # the time of the hang-up, not of the replay
             await asyncio.sleep(2.5)  # one more replay round: nothing written twice
             assert api.daemon.writer.spool.pending() == []
+            assert await _spool_reported(api) == (0, 0)
             again = await _contact(api, first, status="missed")
             assert [h["kind"] for h in again["history"]] == ["registered", "missed"]
 
@@ -192,3 +194,13 @@ async def _contact(api: Api, contact_id: str, *, status: str | None = None) -> d
             return dict(body)
         await asyncio.sleep(0.1)
     raise AssertionError(f"contact {contact_id} never showed {status or 'up'}: {body}")
+
+
+async def _spool_reported(api: Api) -> tuple[int, int]:
+    """The spool's depth as /healthz and /metrics report it."""
+    async with api.http.get(api.url("/healthz")) as resp:
+        health = await resp.json()
+    async with api.http.get(api.url("/metrics")) as resp:
+        text = await resp.text()
+    gauge = next(line for line in text.splitlines() if line.startswith("cti_journal_spooled "))
+    return int(health["journal_spool"]), int(float(gauge.split()[1]))

@@ -72,6 +72,8 @@ _REPORT = {
         "mqtt": _PART,
         "database": _PART,
         "node_id": {"type": "string"},
+        "mqtt_outbox": {"type": "integer", "description": "messages waiting for the broker"},
+        "journal_spool": {"type": "integer", "description": "journal writes waiting for the store"},
     },
 }
 

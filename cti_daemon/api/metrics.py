@@ -29,7 +29,8 @@ IDENTIFY_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
 
 @dataclass(frozen=True, slots=True)
 class DeliveryFigures:
-    """What the MQTT side and the pop service report, read at scrape time."""
+    """What the MQTT side, the pop service, the journal's spool and the AMI reader report, read at scrape
+    time."""
 
     published: int
     dropped_stale: int
@@ -38,6 +39,8 @@ class DeliveryFigures:
     outbox_depth: int
     outbox_limit: int
     pops_published: int
+    journal_spooled: int = 0  # journal writes waiting in the local spool for the store
+    ami_malformed: int = 0  # AMI frames skipped as not AMI (logged, first ten and one a thousand)
 
 
 class _LiveCollector(Collector):
@@ -66,6 +69,14 @@ class _LiveCollector(Collector):
         )
         yield GaugeMetricFamily(
             "cti_mqtt_outbox_limit", "Outbox bound (mqtt.outbox_limit)", value=f.outbox_limit
+        )
+        yield GaugeMetricFamily(
+            "cti_journal_spooled",
+            "Journal writes (contacts, notes, missed marks) waiting in the local spool for the store",
+            value=f.journal_spooled,
+        )
+        yield CounterMetricFamily(
+            "cti_ami_malformed_frames", "AMI frames skipped as malformed", value=f.ami_malformed
         )
         up = GaugeMetricFamily(
             "cti_connection_up",

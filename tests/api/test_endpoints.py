@@ -233,3 +233,21 @@ async def test_given_a_ring_then_metrics_count_events_pops_and_identification_ti
     assert 'cti_connection_up{component="mqtt"} 1.0' in text
     assert 'cti_connection_up{component="database"} 1.0' in text
     assert 'cti_mqtt_dropped_total{reason="stale"} 0.0' in text
+
+
+async def test_given_garbage_from_the_pbx_then_metrics_count_it_and_the_daemon_stays_up(
+    api: Api, sim: Sim
+) -> None:
+    async with api.http.get(api.url("/metrics")) as resp:
+        assert _sample(await resp.text(), "cti_ami_malformed_frames_total") == 0
+    for session in list(sim.server.sessions):
+        session.write(b"this is not AMI\r\nneither: is this line's frame\r\n\r\n")
+    for _ in range(100):
+        async with api.http.get(api.url("/metrics")) as resp:
+            text = await resp.text()
+        if _sample(text, "cti_ami_malformed_frames_total") >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert _sample(text, "cti_ami_malformed_frames_total") == 1
+    assert 'cti_connection_up{component="ami"} 1.0' in text
+    assert _sample(text, "cti_journal_spooled") == 0
