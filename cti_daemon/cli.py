@@ -257,7 +257,7 @@ def cmd_simulate_pbx(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     host, sep, port = args.listen.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):
         sys.stderr.write(f"simulate-pbx: --listen must be HOST:PORT, not {args.listen!r}\n")
         return EXIT_USAGE
     logs.configure(level="info", secrets=[args.secret])

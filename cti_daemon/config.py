@@ -329,7 +329,7 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
     if not 0 < config.database.lookup_timeout_s <= 30:
         bad("database.lookup_timeout_s", "must be more than 0 and at most 30 seconds")
     host, sep, port = config.http.listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         bad("http.listen", f"must be host:port, not {config.http.listen!r}")
     if config.http.tokens_file is not None:
         bad_tokens = _check_tokens_file(config.http.tokens_file)
@@ -358,7 +358,7 @@ def _validate_phone(config: Config, source: str) -> list[Problem]:
         )
     if not 2 <= config.phone.internal_max_digits <= 8:
         bad("phone.internal_max_digits", "must be between 2 and 8")
-    if any(not p.isdigit() for p in config.phone.international_prefix):
+    if any(not (p.isascii() and p.isdigit()) for p in config.phone.international_prefix):
         bad("phone.international_prefix", "each prefix must be digits only")
     _validate_routing(config.routing, bad)
     return out

@@ -127,3 +127,9 @@ def test_given_a_transfer_confirmation_time_out_of_range_then_the_key_is_named(s
         ).routing.transfer_confirm_s
         == 2.5
     )
+
+
+def test_given_a_port_in_superscript_digits_then_http_listen_is_named_not_a_crash() -> None:
+    with pytest.raises(ConfigError) as err:
+        load(None, env={"CTI_AMI__SECRET": "x", "CTI_HTTP__LISTEN": "127.0.0.1:⁸⁰⁸⁰"})
+    assert [p.key for p in err.value.problems] == ["http.listen"]

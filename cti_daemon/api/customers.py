@@ -54,7 +54,7 @@ def _number(request: web.Request, name: str, default: int, low: int, high: int) 
     raw = query_text(request, name, required=False, max_len=12)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise bad_request(f"{name} must be an integer from {low} to {high}", field=name)
     return int(raw)
 

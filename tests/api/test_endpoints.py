@@ -251,3 +251,8 @@ async def test_given_garbage_from_the_pbx_then_metrics_count_it_and_the_daemon_s
     assert _sample(text, "cti_ami_malformed_frames_total") == 1
     assert 'cti_connection_up{component="ami"} 1.0' in text
     assert _sample(text, "cti_journal_spooled") == 0
+
+
+async def test_given_a_limit_in_superscript_digits_then_400_names_it(api: Api) -> None:
+    status, body = await api.get("/api/v1/customers?q=ivan&limit=%C2%B2")  # "²": isdigit() but not int()
+    assert status == 400 and body["error"]["field"] == "limit", body

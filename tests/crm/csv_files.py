@@ -25,6 +25,7 @@ BAD_KINDS = [
     ("an extension", {"phones": "201"}, "phones: '201' is not a customer's number (internal extension)"),
     ("bad VIN", {"vin": "VIN#123!"}, "vin: 'VIN#123!' is not a VIN"),
     ("year", {"year": "19x5"}, "year: '19x5' is not a model year"),
+    ("superscript year", {"year": "²⁰²⁰"}, "year: '²⁰²⁰' is not a model year"),  # isdigit(), not int()
     ("kind", {"kind": "alien"}, "kind 'alien' is neither person nor company"),
     ("short row", None, "3 fields where the header has 12"),
 ]

@@ -154,7 +154,7 @@ def _hangup(pbx: SimPbx) -> Handler:
             return
         cause = action.get("Cause", "16")
         session.respond(action, "Success", [("Message", "Channel Hungup")])
-        flows.hangup(pbx, chan, int(cause) if cause.isdigit() else 16, by="ami")
+        flows.hangup(pbx, chan, int(cause) if cause.isascii() and cause.isdigit() else 16, by="ami")
 
     return handle
 
@@ -185,7 +185,7 @@ def _originate(pbx: SimPbx) -> Handler:
             context,
             exten,
             caller_id=caller_id,
-            timeout_s=int(timeout) / 1000 if timeout.isdigit() else 30.0,
+            timeout_s=int(timeout) / 1000 if timeout.isascii() and timeout.isdigit() else 30.0,
             channel_id=action.get("ChannelId") or None,
         )
         if wait:

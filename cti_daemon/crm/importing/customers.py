@@ -279,6 +279,12 @@ class CustomerImporter:
         return changed
 
 
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() is true for "²", which int() refuses: a spreadsheet's superscript must be a refused
+    # row, not an import that stops with a traceback.
+    return text.isascii() and text.isdigit()
+
+
 def _vehicle(f: dict[str, str]) -> VehicleRow | str | None:
     """The row's vehicle, None when it names none, or why it is refused."""
     vin_text, plate, model, year_text = (f.get(c, "") for c in ("vin", "plate", "model", "year"))
@@ -295,7 +301,7 @@ def _vehicle(f: dict[str, str]) -> VehicleRow | str | None:
         return "model longer than 120 characters"
     year = None
     if year_text:
-        if not year_text.isdigit() or not 1900 <= int(year_text) <= datetime.now(UTC).year + 1:
+        if not _ascii_digits(year_text) or not 1900 <= int(year_text) <= datetime.now(UTC).year + 1:
             return f"year: {year_text[:20]!r} is not a model year"
         year = int(year_text)
     return VehicleRow(vin, plate or None, model or None, year)

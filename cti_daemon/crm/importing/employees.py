@@ -47,7 +47,9 @@ class EmployeeImporter:
         if "login" in f:
             values["login"] = f["login"] or None
         if "extension" in f:
-            if f["extension"] and (not f["extension"].isdigit() or len(f["extension"]) > 16):
+            if f["extension"] and (
+                not f["extension"].isascii() or not f["extension"].isdigit() or len(f["extension"]) > 16
+            ):
                 return Refused(line, f"extension {f['extension'][:20]!r} must be digits")
             values["extension"] = f["extension"] or None
         if "devices" in f:

@@ -55,18 +55,17 @@ class PurposeImporter:
             return Refused(line, f"code {code[:60]!r} must be 1 to 48 letters, digits or _.- (no spaces)")
         if not name or len(name) > 200:
             return Refused(line, "name must be 1 to 200 characters")
-        first = self._lines.setdefault((purpose, code), line)
-        if first != line:
-            return Refused(line, f"{purpose} {code!r} is already on line {first}")
-        self._rows_of[purpose] += 1
-        position = self._rows_of[purpose]
-        if f.get("position"):
-            if not f["position"].isdigit() or int(f["position"]) > 100_000:
-                return Refused(line, f"position {f['position'][:20]!r} must be a whole number from 0")
-            position = int(f["position"])
+        place = f.get("position", "")
+        if place and (not (place.isascii() and place.isdigit()) or int(place) > 100_000):
+            return Refused(line, f"position {place[:20]!r} must be a whole number from 0 to 100000")
         answer = f.get("active", "").strip().lower()
         if answer not in _YES and answer not in _NO:
             return Refused(line, f"active {f['active'][:20]!r} must be yes or no")
+        first = self._lines.setdefault((purpose, code), line)  # rows refused above do not count
+        if first != line:
+            return Refused(line, f"{purpose} {code!r} is already on line {first}")
+        self._rows_of[purpose] += 1
+        position = int(place) if place else self._rows_of[purpose]
         return SubPurposeRow(line, purpose, code, name, position, answer in _YES)
 
     async def apply(
