@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from cti_daemon.api.errors import ApiError, bad_request
+from cti_daemon.json_text import JsonTextError, loads_text
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # request[ACTOR]: the name of the token that authenticated the request (the journal records it)
@@ -74,12 +75,16 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     raw = await request.read()
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = loads_text(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise bad_request("the body is not UTF-8", code="bad_json") from None
     except json.JSONDecodeError as exc:
         message = f"the body is not valid JSON ({exc.msg} at character {exc.pos})"
         raise bad_request(message, code="bad_json") from None
+    except JsonTextError as exc:
+        raise bad_request(
+            f"the body cannot be used: {exc}", code="bad_json", field=exc.where or None
+        ) from None
     if not isinstance(value, dict):
         raise bad_request("the body must be a JSON object", code="bad_json")
     return value

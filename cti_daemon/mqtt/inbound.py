@@ -5,11 +5,11 @@ never an exception in the MQTT reader. What to do with a valid one (the presence
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cti_daemon import logs
+from cti_daemon.json_text import JsonTextError, loads_text
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.payloads import ClientState
 from cti_daemon.mqtt.topics import Topics
@@ -35,7 +35,9 @@ class BadPayloadError(ValueError):
 def parse_presence_set(employee_id: str, payload: bytes) -> PresenceRequest:
     """`{"status": "busy", "note": "at lunch"}`; status 1-32 characters, note up to 200 or null."""
     try:
-        body = json.loads(payload.decode("utf-8"))
+        body = loads_text(payload.decode("utf-8"))
+    except JsonTextError as exc:
+        raise BadPayloadError(f"not usable JSON: {exc}") from None
     except (UnicodeDecodeError, ValueError):
         raise BadPayloadError("not UTF-8 JSON") from None
     if not isinstance(body, dict):
@@ -59,8 +61,8 @@ def parse_client_state(payload: bytes) -> ClientState:
     value: object = text
     if text.startswith(("{", '"')):
         try:
-            value = json.loads(text)
-        except ValueError:
+            value = loads_text(text)
+        except ValueError:  # JsonTextError included
             raise BadPayloadError("not valid JSON") from None
     if isinstance(value, dict):
         value = value.get("state")

@@ -256,3 +256,21 @@ async def test_given_garbage_from_the_pbx_then_metrics_count_it_and_the_daemon_s
 async def test_given_a_limit_in_superscript_digits_then_400_names_it(api: Api) -> None:
     status, body = await api.get("/api/v1/customers?q=ivan&limit=%C2%B2")  # "²": isdigit() but not int()
     assert status == 400 and body["error"]["field"] == "limit", body
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"type": "visit", "caller": {"name": "A\\ud800B", "phone": "+7 916 555-00-11"}}', "caller.name"),
+        (b'{"type": "visit", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", None),
+    ],
+    ids=["unpaired surrogate", "nested too deeply"],
+)
+async def test_given_json_the_daemon_cannot_use_then_400_not_500(
+    api: Api, body: bytes, field: str | None
+) -> None:
+    status, answer = await api.call(
+        "POST", "/api/v1/contacts", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert status == 400 and answer["error"]["code"] == "bad_json", answer
+    assert answer["error"]["field"] == field
