@@ -195,6 +195,22 @@ async def test_given_quoted_fields_with_commas_and_newlines_then_lines_are_still
         assert (await session.get(Customer, "c-2")).name == 'ООО "Ромашка"\nфилиал'  # type: ignore[union-attr]
 
 
+async def test_given_a_nul_in_a_field_then_that_row_is_refused_and_its_batch_is_still_written(
+    store: Store, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "nul.csv",
+        f"{HEAD}\nc-1,Iv\x00an,,,89161234567,,,,,,,\nc-2,Olga,,,89161234568,,,,,,,\n",
+    )
+    report = await import_customers(store, path)  # on PostgreSQL the NUL refused the whole batch
+    assert ([str(r) for r in report.refused], report.fatal) == (
+        ["line 2: name contains a NUL character"],
+        None,
+    )
+    async with store.session() as session:
+        assert await session.get(Customer, "c-2") is not None and await session.get(Customer, "c-1") is None
+
+
 async def test_given_a_terminal_then_a_progress_bar_and_otherwise_silence(
     store: Store, tmp_path: Path
 ) -> None:

@@ -177,6 +177,11 @@ class CsvSource:
             if any(f.strip() for f in fields[width:]):
                 yield Refused(start, f"{len(fields)} fields where the header has {width}")
                 continue
+            nul = next((name for name, f in zip(self.header, fields, strict=False) if "\x00" in f), None)
+            if nul is not None:
+                # PostgreSQL stores no NUL in text: the whole batch around this row would be refused.
+                yield Refused(start, f"{nul} contains a NUL character")
+                continue
             yield Record(
                 start, {name: value.strip() for name, value in zip(self.header, fields, strict=False)}
             )
