@@ -204,3 +204,20 @@ async def _spool_reported(api: Api) -> tuple[int, int]:
         text = await resp.text()
     gauge = next(line for line in text.splitlines() if line.startswith("cti_journal_spooled "))
     return int(health["journal_spool"]), int(float(gauge.split()[1]))
+
+
+async def test_given_a_caller_name_with_a_nul_then_the_contact_is_still_registered(
+    sim: Sim, broker: LocalBroker, postgres_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL stores no NUL in text: a name a dialplan set with one must not lose the caller's contact."""
+    token = new_token()
+    tokens = write_tokens(tmp_path, ("reception-console", token))
+    async with Subscriber(broker.url, "cti/agents/e-100/popup") as seen:
+        config = daemon_config(
+            ami_port=sim.port, mqtt_url=broker.url, db_url=postgres_url, http={"tokens_file": str(tokens)}
+        )
+        async with running_api(config, token) as api:
+            handle = await place_inbound(sim.pbx, InboundCall("89161234399", name="Iv\x00an", ring_s=0.3))
+            contact_id = await _contact_of(seen, handle.call_id)
+            contact = await _contact(api, contact_id)
+            assert contact["caller"]["name"] == "Ivan"

@@ -68,6 +68,10 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[AmiMessage]:
         text = self._decoder.decode(data)
+        if "\x00" in text:
+            # A NUL is no character of a caller's name (a dialplan or AGI can still set one): PostgreSQL
+            # cannot store it, so a contact registered from that ring would be lost. One C-level scan.
+            text = text.replace("\x00", "")
         buf = self._buf + text if self._buf else text
         if self.banner is None:
             end = buf.find(_EOL)

@@ -131,6 +131,17 @@ class JournalWriter:
         except ContactReferenceError as exc:
             log.error("journal.refused", contact_id=record.id, reason=str(exc))  # noqa: TRY400 - no traceback needed
             return False
+        except DBAPIError as exc:
+            # Refused for what it holds (being away is spooled, not raised): a line an operator can act on,
+            # with what identifies the call, rather than an asyncio "exception never retrieved".
+            log.error(  # noqa: TRY400 - the database's reason is the story
+                "journal.refused",
+                contact_id=record.id,
+                call_id=record.call_id,
+                caller_phone=record.caller_phone,
+                reason=str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__,
+            )
+            return False
 
     # --- the spool -----------------------------------------------------------------------------------
     async def replay(self) -> int:

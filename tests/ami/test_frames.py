@@ -84,3 +84,9 @@ def test_given_banner_and_login_answer_in_one_read_then_both_are_understood() ->
 def test_given_a_header_value_with_a_line_break_then_the_action_is_refused() -> None:
     with pytest.raises(ValueError, match="line break"):
         encode_action([("Action", "Redirect"), ("Exten", "201\r\nAction: Originate")])
+
+
+def test_given_a_nul_in_a_callers_name_then_it_is_dropped_and_the_rest_of_the_name_kept() -> None:
+    reader = FrameReader(expect_banner=False)
+    messages = reader.feed(_newchannel("Iv\x00an") + _newchannel("Olga"))
+    assert [m["CallerIDName"] for m in messages] == ["Ivan", "Olga"]
