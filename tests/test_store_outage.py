@@ -206,10 +206,11 @@ async def _spool_reported(api: Api) -> tuple[int, int]:
     return int(health["journal_spool"]), int(float(gauge.split()[1]))
 
 
-async def test_given_a_caller_name_with_a_nul_then_the_contact_is_still_registered(
+async def test_given_a_caller_name_with_a_nul_or_too_long_then_the_contact_is_still_registered(
     sim: Sim, broker: LocalBroker, postgres_url: str, tmp_path: Path
 ) -> None:
-    """PostgreSQL stores no NUL in text: a name a dialplan set with one must not lose the caller's contact."""
+    """PostgreSQL stores no NUL in text and no value longer than its column: what the PBX sends must not
+    lose the caller's contact."""
     token = new_token()
     tokens = write_tokens(tmp_path, ("reception-console", token))
     async with Subscriber(broker.url, "cti/agents/e-100/popup") as seen:
@@ -217,7 +218,18 @@ async def test_given_a_caller_name_with_a_nul_then_the_contact_is_still_register
             ami_port=sim.port, mqtt_url=broker.url, db_url=postgres_url, http={"tokens_file": str(tokens)}
         )
         async with running_api(config, token) as api:
-            handle = await place_inbound(sim.pbx, InboundCall("89161234399", name="Iv\x00an", ring_s=0.3))
-            contact_id = await _contact_of(seen, handle.call_id)
-            contact = await _contact(api, contact_id)
+            handle = await place_inbound(
+                sim.pbx, InboundCall("89161234399", name="Iv\x00an", answer=False, ring_s=0.3)
+            )
+            contact = await _contact(api, await _contact_of(seen, handle.call_id))
             assert contact["caller"]["name"] == "Ivan"
+            # A trunk that sends a display name and a "number" longer than the journal's columns.
+            long_name, long_number = "Ы" * 300, "sip:" + "9" * 90
+            handle = await place_inbound(
+                sim.pbx, InboundCall(long_number, name=long_name, answer=False, ring_s=0.3)
+            )
+            contact = await _contact(api, await _contact_of(seen, handle.call_id))
+            assert (contact["caller"]["name"], contact["caller"]["phone"]) == (
+                long_name[:200],
+                long_number[:64],
+            )

@@ -26,6 +26,7 @@ from cti_daemon.routing.journal_writer import JournalWriter
 log = logs.get("cti.routing.ring_contacts")
 
 ACTOR = "pbx"  # who registered a contact that a ring created
+CALLER_NAME_MAX, CALLER_PHONE_MAX = 200, 64  # the journal's contacts.caller_name and caller_phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +136,10 @@ class RingContacts:
             created_by=ACTOR,
             customer_id=card.id if single and card is not None else None,
             candidate_ids=tuple(c.id for c in ident.candidates) if len(ident.candidates) > 1 else (),
-            caller_name=party.name or None,
-            caller_phone=party.number or None,
+            # What the PBX says is cut to the journal's columns: PostgreSQL refuses a longer value, and
+            # the contact would be lost for a display name a trunk sent too long.
+            caller_name=party.name[:CALLER_NAME_MAX] or None,
+            caller_phone=party.number[:CALLER_PHONE_MAX] or None,
             caller_e164=ident.number.e164,
             purpose=purpose,
             purpose_auto=purpose is not None,
