@@ -18,9 +18,13 @@ _SPACES = re.compile(r"\s+")
 _NOT_DIGIT = re.compile(r"\D")
 
 
+NAME_KEY_MAX = 300  # customers.name_search
+
+
 def name_key(name: str) -> str:
-    """Case-folded, ё read as е, runs of spaces as one: 'Семёнов  ПЁТР' -> 'семенов петр'."""
-    return _SPACES.sub(" ", name.casefold().replace("ё", "е")).strip()
+    """Case-folded, ё read as е, runs of spaces as one: 'Семёнов  ПЁТР' -> 'семенов петр'. At most
+    NAME_KEY_MAX characters: case folding can lengthen a name ('ß' -> 'ss') past its column."""
+    return _SPACES.sub(" ", name.casefold().replace("ё", "е")).strip()[:NAME_KEY_MAX]
 
 
 def plate_key(plate: str) -> str:

@@ -211,6 +211,24 @@ async def test_given_a_nul_in_a_field_then_that_row_is_refused_and_its_batch_is_
         assert await session.get(Customer, "c-2") is not None and await session.get(Customer, "c-1") is None
 
 
+async def test_given_values_at_the_columns_limits_then_every_backend_takes_or_refuses_them_by_line(
+    store: Store, tmp_path: Path
+) -> None:
+    # "ß" case-folds to "ss": the search key of a 300-letter name was 600 long, and PostgreSQL refused the
+    # batch; a login over its column's 64 did the same in the employees file.
+    path = write(tmp_path / "long.csv", f"{HEAD}\nc-1,{'ß' * 300},,,89161234567,,,,,,,\n")
+    report = await import_customers(store, path)
+    assert (report.taken, report.refused, report.fatal) == (1, [], None)
+    found = await CustomerSearch(store, RULES).search("ssss")
+    assert [c.id for c in found.items] == ["c-1"]
+    staff = write(tmp_path / "e.csv", f"id,name,login\ne-1,Anna,{'a' * 65}\ne-2,Olga,olga\n")
+    report = await run_import(store, EmployeeImporter(), staff)
+    assert ([str(r) for r in report.refused], report.taken) == (
+        ["line 2: login longer than 64 characters"],
+        1,
+    )
+
+
 async def test_given_a_terminal_then_a_progress_bar_and_otherwise_silence(
     store: Store, tmp_path: Path
 ) -> None:

@@ -45,6 +45,8 @@ class EmployeeImporter:
             return Refused(line, "name must be 1 to 200 characters")
         values: dict[str, str | None] = {"name": f["name"]}
         if "login" in f:
+            if len(f["login"]) > 64:
+                return Refused(line, "login longer than 64 characters")
             values["login"] = f["login"] or None
         if "extension" in f:
             if f["extension"] and (
