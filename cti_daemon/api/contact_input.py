@@ -166,9 +166,12 @@ def moment(value: Any, key: str) -> datetime:
         raise bad_request(f"{key} must be an ISO 8601 date and time", field=key)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # In UTC here: '0001-01-01T00:00+14:00' parses but has no UTC form, and the database needs one.
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     except ValueError:
         raise bad_request(f"{key} must be an ISO 8601 date and time, not {value[:40]!r}", field=key) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    except OverflowError:
+        raise bad_request(f"{key} {value[:40]!r} is out of range once in UTC", field=key) from None
 
 
 def only(body: dict[str, Any], allowed: set[str]) -> None:

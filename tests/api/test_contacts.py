@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_inbound
 from tests.conftest import Sim
 from tests.support.api import Api
@@ -240,3 +242,16 @@ async def test_purposes_list_the_five_built_ins_with_their_employees(api: Api) -
     assert codes == ["service", "showroom", "shop", "feedback", "other"]
     service = body["purposes"][0]
     assert "e-201" in service["employees"]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_given_a_time_with_no_utc_form_then_400_names_it(api: Api, moment: str) -> None:
+    status, body = await api.get("/api/v1/contacts", params={"from": moment})
+    assert status == 400 and body["error"]["field"] == "from", body
+    status, created = await api.send(
+        "POST", "/api/v1/contacts", {"type": "visit", "caller": {"name": "Oleg", "phone": "+7 916 555-00-11"}}
+    )
+    status, body = await api.send(
+        "POST", f"/api/v1/contacts/{created['id']}/postpone", {"until": moment, "reason": "call back"}
+    )
+    assert status == 400 and body["error"]["field"] == "until", body

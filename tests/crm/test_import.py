@@ -261,7 +261,8 @@ async def test_given_documents_then_they_attach_to_customers_and_vehicles_and_ba
         "d-4,c-1,invoice,IN-1,open,,,,\n"
         "d-5,c-1,sale,SA-3,open,marketing,,,\n"
         "d-6,c-1,sale,SA-4,open,,,yesterday,\n"
-        "d-7,c-1,sale,SA-5,open,,,,WVWZZZ1KZ9W111111\n",
+        "d-7,c-1,sale,SA-5,open,,,,WVWZZZ1KZ9W111111\n"
+        "d-8,c-1,sale,SA-6,open,,,0001-01-01T00:00:00+14:00,\n",  # parses, but has no UTC form
     )
     report = await run_import(store, DocumentImporter(), docs)
     assert [str(r) for r in report.refused] == [
@@ -270,6 +271,7 @@ async def test_given_documents_then_they_attach_to_customers_and_vehicles_and_ba
         "line 6: purpose 'marketing' is not configured (known: feedback, other, service, shop, showroom)",
         "line 7: opened_at 'yesterday' is not a date (2026-11-20 or 20.11.2026)",
         "line 8: vin 'WVWZZZ1KZ9W111111' is not a vehicle of customer 'c-1'",
+        "line 9: opened_at '0001-01-01T00:00:00+14:00' is not a date (2026-11-20 or 20.11.2026)",
     ]
     card = (await Identifier(store, RULES).identify("89161234567")).customer
     assert card is not None and [(d.number, d.purpose) for d in card.open_documents] == [("RO-1", "service")]

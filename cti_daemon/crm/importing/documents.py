@@ -45,7 +45,10 @@ def parse_time(text: str) -> datetime | None:
                 continue
         else:
             return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # '0001-01-01T00:00+14:00' parses but has no UTC form
+        return None
 
 
 class DocumentImporter:
