@@ -42,6 +42,7 @@ class JournalWriter:
         so the agents' clients learn of it as they would have at the time."""
         self.journal = journal
         self.spool = spool
+        self.rejected = Spool(spool.path.with_name(spool.path.stem + ".rejected.jsonl"))
         self._invalidate = invalidate
         self._replayed = replayed
         self._creating: dict[str, asyncio.Task[bool]] = {}
@@ -150,7 +151,10 @@ class JournalWriter:
         done: list[str] = []
         try:
             for item in self.spool.pending():
-                await self._replay_one(item)
+                try:
+                    await self._replay_one(item)
+                except DBAPIError as exc:  # refused for what it holds; being away is StoreUnavailableError
+                    self._set_aside(item, exc)
                 done.append(item["key"])
         except StoreUnavailableError:
             pass
@@ -174,6 +178,19 @@ class JournalWriter:
                         log.warning("journal.spool_replay_failed", reason=reason, left=len(self.spool))
                         said = reason
             await asyncio.sleep(interval_s)
+
+    def _set_aside(self, item: dict[str, Any], exc: DBAPIError) -> None:
+        """A record the database refuses for its content would be refused on every replay and hold back
+        everything behind it: it goes, whole, to the rejected file beside the spool, for an operator."""
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+        self.rejected.append({"key": item["key"], "reason": reason, "record": item})
+        log.error(
+            "journal.spool_record_rejected",
+            key=item["key"],
+            op=item.get("op"),
+            reason=reason,
+            kept_in=str(self.rejected.path),
+        )
 
     async def _replay_one(self, item: dict[str, Any]) -> None:
         if item.get("op") == "contact":

@@ -1,5 +1,6 @@
 """The journal's writer against a real database: what the database refuses for its content is one log line
-naming the contact and the call, never an exception lost in a background task."""
+naming the contact and the call, never an exception lost in a background task, and never a record that
+holds back the spool's replay."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from cti_daemon.crm.journal_store import ContactRecord, JournalStore
 from cti_daemon.crm.spool import Spool
-from cti_daemon.crm.store import Store
+from cti_daemon.crm.store import Store, open_store
 from cti_daemon.ids import uuid7
 from cti_daemon.routing.journal_writer import JournalWriter
 
@@ -22,16 +23,7 @@ async def test_given_a_contact_the_database_refuses_then_one_log_line_says_which
     if store.dialect != "postgresql":
         pytest.skip("SQLite stores a NUL; PostgreSQL refuses it")
     writer = JournalWriter(JournalStore(store), Spool(tmp_path / "spool.jsonl"), invalidate=lambda _id: None)
-    record = ContactRecord(
-        id=uuid7(),
-        type="call",
-        status="registered",
-        created_at=datetime.now(UTC),
-        created_by="pbx",
-        caller_name="Iv\x00an",
-        caller_phone="89161234567",
-        call_id="1.0",
-    )
+    record = _contact("Iv\x00an", "1.0")
     writer.create_soon(record)
     await writer.settle(record.id)
     events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
@@ -39,3 +31,39 @@ async def test_given_a_contact_the_database_refuses_then_one_log_line_says_which
     assert len(refused) == 1 and refused[0]["contact_id"] == record.id and refused[0]["call_id"] == "1.0"
     assert "0x00" in refused[0]["reason"]
     assert writer.spool.pending() == []  # not spooled: it would be refused again on every replay
+
+
+async def test_given_a_spooled_contact_the_database_refuses_then_it_is_set_aside_and_the_rest_replays(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite stores a NUL; PostgreSQL refuses it")
+    spool_path = tmp_path / "spool.jsonl"
+    away = open_store("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")  # refused: the store is away
+    try:
+        spooling = JournalWriter(JournalStore(away), Spool(spool_path), invalidate=lambda _id: None)
+        bad, good = _contact("Iv\x00an", "1.0"), _contact("Olga", "2.0")
+        assert await spooling.create(bad) is False and await spooling.create(good) is False
+    finally:
+        await away.dispose()
+    writer = JournalWriter(JournalStore(store), Spool(spool_path), invalidate=lambda _id: None)
+    assert await writer.replay() == 2
+    assert writer.spool.pending() == []  # nothing holds the queue back
+    assert await writer.journal.get(good.id) is not None and await writer.journal.get(bad.id) is None
+    (kept,) = writer.rejected.pending()
+    assert kept["key"] == bad.id and kept["record"]["record"]["caller_name"] == "Iv\x00an"
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [e["key"] for e in events if e["event"] == "journal.spool_record_rejected"] == [bad.id]
+
+
+def _contact(name: str, call_id: str) -> ContactRecord:
+    return ContactRecord(
+        id=uuid7(),
+        type="call",
+        status="registered",
+        created_at=datetime.now(UTC),
+        created_by="pbx",
+        caller_name=name,
+        caller_phone="89161234567",
+        call_id=call_id,
+    )
