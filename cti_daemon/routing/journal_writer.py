@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from cti_daemon import logs
 from cti_daemon.crm.journal_store import (
@@ -153,7 +153,9 @@ class JournalWriter:
             for item in self.spool.pending():
                 try:
                     await self._replay_one(item)
-                except DBAPIError as exc:  # refused for what it holds; being away is StoreUnavailableError
+                except DBAPIError as exc:
+                    if not _refused_for_content(exc):
+                        raise  # a lock, a deadlock...: run_replay says so and tries again
                     self._set_aside(item, exc)
                 done.append(item["key"])
         except StoreUnavailableError:
@@ -223,6 +225,15 @@ class JournalWriter:
                 self._replayed(updated)
         else:
             log.error("journal.spool_unknown_record", key=item.get("key"), op=item.get("op"))
+
+
+def _refused_for_content(exc: DBAPIError) -> bool:
+    """The database refuses these values and will again (SQLSTATE class 22 data exception, 23 integrity
+    constraint; SQLite's DataError, IntegrityError), as opposed to something that passes (a lock)."""
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23")
 
 
 def _system_note(record: ContactRecord, reason: str) -> NoteRecord:

@@ -5,16 +5,18 @@ holds back the spool's replay."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from cti_daemon.crm.journal_store import ContactRecord, JournalStore
 from cti_daemon.crm.spool import Spool
 from cti_daemon.crm.store import Store, open_store
 from cti_daemon.ids import uuid7
-from cti_daemon.routing.journal_writer import JournalWriter
+from cti_daemon.routing.journal_writer import JournalWriter, _refused_for_content
 
 
 async def test_given_a_contact_the_database_refuses_then_one_log_line_says_which_and_why(
@@ -67,3 +69,26 @@ def _contact(name: str, call_id: str) -> ContactRecord:
         caller_phone="89161234567",
         call_id=call_id,
     )
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("error", "set_aside"),
+    [
+        (DBAPIError("INSERT", {}, _PgError("22021")), True),  # invalid byte sequence (a NUL)
+        (DBAPIError("INSERT", {}, _PgError("23503")), True),  # a foreign key
+        (DBAPIError("INSERT", {}, _PgError("40P01")), False),  # a deadlock: passes
+        (OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked")), False),
+        (DataError("INSERT", {}, sqlite3.DataError("bad")), True),
+    ],
+    ids=["data", "integrity", "deadlock", "sqlite locked", "sqlite data"],
+)
+def test_given_a_database_error_then_only_a_refusal_of_the_content_sets_the_record_aside(
+    error: DBAPIError, set_aside: bool
+) -> None:
+    assert _refused_for_content(error) is set_aside
