@@ -105,6 +105,17 @@ class Filters:
     offset: int = 0
 
 
+def _length(column: Any) -> int:
+    length = column.type.length
+    assert isinstance(length, int)
+    return length
+
+
+# What the contacts table holds of a caller (PostgreSQL refuses longer; SQLite would keep it).
+CALLER_NAME_MAX = _length(Contact.__table__.c.caller_name)
+CALLER_PHONE_MAX = _length(Contact.__table__.c.caller_phone)
+
+
 def query_statement(filters: Filters) -> Select[Contact]:
     """The journal's listing as one statement, newest first."""
     stmt = select(Contact)

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
-from cti_daemon.crm.normalize import name_key, phone_key, plate_key, vin_key
+from cti_daemon.crm.normalize import NAME_KEY_MAX, name_key, phone_key, plate_key, vin_key
 from cti_daemon.ids import uuid7
 
 
@@ -40,7 +40,7 @@ class Customer(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
-    name_search: Mapped[str] = mapped_column(String(300), index=True, default="")
+    name_search: Mapped[str] = mapped_column(String(NAME_KEY_MAX), index=True, default="")
     kind: Mapped[str] = mapped_column(String(16), default="person")  # person | company
     tax_id: Mapped[str | None] = mapped_column(String(32), index=True)
     crm_service: Mapped[str | None] = mapped_column(String(64))

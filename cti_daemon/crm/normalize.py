@@ -18,7 +18,7 @@ _SPACES = re.compile(r"\s+")
 _NOT_DIGIT = re.compile(r"\D")
 
 
-NAME_KEY_MAX = 300  # customers.name_search
+NAME_KEY_MAX = 300  # the length of customers.name_search (models.py takes it from here)
 
 
 def name_key(name: str) -> str:

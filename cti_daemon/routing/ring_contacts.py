@@ -17,7 +17,7 @@ from typing import Any
 from cti_daemon import logs
 from cti_daemon.ami.call_events import CallAnswered, CallEnded, CallEvent, Party
 from cti_daemon.crm.identify import Identification
-from cti_daemon.crm.journal_store import ContactRecord, EventRecord
+from cti_daemon.crm.journal_store import CALLER_NAME_MAX, CALLER_PHONE_MAX, ContactRecord, EventRecord
 from cti_daemon.ids import uuid7
 from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.routing.contact_json import contact_json, pop_contact
@@ -26,7 +26,6 @@ from cti_daemon.routing.journal_writer import JournalWriter
 log = logs.get("cti.routing.ring_contacts")
 
 ACTOR = "pbx"  # who registered a contact that a ring created
-CALLER_NAME_MAX, CALLER_PHONE_MAX = 200, 64  # the journal's contacts.caller_name and caller_phone
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import aiohttp
 import pytest
 
 from cti_daemon.crm.seed import SeedSummary
-from cti_daemon.demo.broker import LocalBroker
+from cti_daemon.demo.broker import LocalBroker, free_port
 from tests.conftest import AMI_SECRET, Sim, daemon_config
 from tests.support.api import new_token, running_api, write_tokens
 
@@ -63,7 +62,7 @@ async def test_given_cti_daemon_run_when_it_gets_sighup_then_it_serves_the_new_t
 ) -> None:
     first, second = new_token(), new_token()
     tokens = write_tokens(tmp_path, ("crm", first))
-    port = _free_port()
+    port = free_port()
     cfg = tmp_path / "cti.toml"
     cfg.write_text(
         f'[ami]\nport = {sim.port}\nsecret = "{AMI_SECRET}"\n'
@@ -113,13 +112,6 @@ async def test_given_cti_daemon_run_when_it_gets_sighup_then_it_serves_the_new_t
     assert "line 2" in refused["reason"]
     text = "\n".join(lines)
     assert first not in text and second not in text
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _collect(stream: asyncio.StreamReader, lines: list[str]) -> None:
