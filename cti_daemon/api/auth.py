@@ -18,6 +18,7 @@ from aiohttp import web
 
 from cti_daemon import logs
 from cti_daemon.api.errors import ApiError, Handler
+from cti_daemon.api.principal import PRINCIPAL, Principal, Role
 from cti_daemon.api.routes import ACTOR
 
 log = logs.get("cti.api.auth")
@@ -120,4 +121,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         log.warning("api.token_refused", method=request.method, path=request.path, peer=request.remote)
         raise ApiError(401, "unauthorized", "unknown token")
     request[ACTOR] = actor
+    # Tokens are for scripts and CRMs and reach everything, as before roles existed.
+    request[PRINCIPAL] = Principal(actor=actor, role=Role.ADMIN, employee_id=None, via="token")
     return await handler(request)
