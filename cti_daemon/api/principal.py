@@ -47,7 +47,7 @@ PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 def principal_of(request: web.Request) -> Principal:
-    found = request.get(PRINCIPAL)
+    found: Principal | None = request.get(PRINCIPAL)
     if found is None:
         raise ApiError(401, "unauthorized", "sign in or send Authorization: Bearer <token>")
     return found
