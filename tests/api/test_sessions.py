@@ -171,6 +171,7 @@ async def test_given_a_restart_then_a_signed_in_browser_stays_signed_in(
     async with running_api(config, token) as before, page(before.base) as tab:
         assert (await tab.sign_in("porlov"))[0] == 200
         session_id = tab.cookie()
+    assert session_id is not None
     async with running_api(config, token) as after, page(after.base) as tab:
         tab.http.cookie_jar.update_cookies({"cti_session": session_id})
         status, body, _ = await tab.call("GET", "/api/v1/session")
