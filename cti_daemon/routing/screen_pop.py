@@ -256,4 +256,5 @@ class ScreenPopService:
             employee_id=self._directory.employee_at(event.extension),
             call_id=event.call_id,
             since=self._clock(),
+            queues=event.queues,
         )

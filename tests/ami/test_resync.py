@@ -16,6 +16,7 @@ from cti_daemon.ami.call_events import (
     LineChanged,
     LineStatus,
     Party,
+    QueueMembership,
     RingStopped,
 )
 from cti_daemon.ami.directory import LineDirectory
@@ -61,8 +62,12 @@ async def test_given_a_ringing_call_that_ended_unseen_then_resync_dismisses_it_a
         _items(lists.device_states(pbx)), _items(lists.hints(pbx)), _items(lists.channels(pbx))
     )
     assert events[:2] == [RingStopped(call_id, "100", "ended"), CallEnded(call_id, *ENDED_UNSEEN)]
-    # 100 was ringing and is free again; the other lines are learnt for the first time.
-    assert events[2:] == [LineChanged(ext, LineStatus.READY, None) for ext in ("100", "201", "202", "203")]
+    # 100 was ringing and is free again (its reception queue membership learnt from the live events); the
+    # other lines are learnt for the first time.
+    assert events[2:] == [
+        LineChanged("100", LineStatus.READY, None, (QueueMembership("reception"),)),
+        *(LineChanged(ext, LineStatus.READY, None) for ext in ("201", "202", "203")),
+    ]
     assert tracker.calls == {} and tracker.channels == {}
 
 
