@@ -75,11 +75,24 @@ class CallEnded:
     cause_text: str
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class QueueMembership:
+    """The line's phone is a member of an Asterisk queue. `paused`: the member takes no queue calls
+    (QueuePause); that says nothing about the phone itself, which may be free, ringing or talking."""
+
+    queue: str
+    paused: bool = False
+    reason: str | None = None  # the PausedReason Asterisk gave, None when it gave none
+
+
 @dataclass(frozen=True, slots=True)
 class LineChanged:
+    """The line's whole published state: its status, its call, and its queue memberships (by queue)."""
+
     extension: str
     status: LineStatus
     call_id: str | None
+    queues: tuple[QueueMembership, ...] = ()
 
 
 CallEvent = (

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cti_daemon.ami.call_events import LineStatus, Party
+from cti_daemon.ami.call_events import LineStatus, Party, QueueMembership
 
 RINGING = "5"  # AMI ChannelState 5 Ringing: the phone rings
 UP = "6"
@@ -105,6 +105,7 @@ class LineView:
     # What each of the line's devices last reported (names lower-cased: "pjsip/201"); empty when the PBX
     # sent no device state for it.
     devices: tuple[tuple[str, LineStatus], ...] = ()
+    queues: tuple[QueueMembership, ...] = ()  # its phone's queue memberships, by queue name
 
 
 def party(number: str, name: str, *, connected: bool = False) -> Party:

@@ -5,6 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# Channel technologies whose devices are phones. Anything else that looks like TECH/<digits> is not a phone
+# of that extension: app_queue's `Queue:service_pause_PJSIP/202` (a queue member's pause state), Local
+# channels, or names a hostile or broken peer makes up.
+PHONE_TECHS = frozenset(
+    {"pjsip", "sip", "iax2", "sccp", "skinny", "mgcp", "unistim", "dahdi", "h323", "ooh323"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class LineOwner:
@@ -20,8 +27,9 @@ def device_of_channel(channel: str) -> str:
 
 
 class LineDirectory:
-    """Devices of each employee's line. A device nobody lists but whose name is a short number
-    ('PJSIP/203') is taken as that extension, so plain setups need no device list at all."""
+    """Devices of each employee's line. A device nobody lists but whose name is a phone technology and a
+    short number ('PJSIP/203') is taken as that extension, so plain setups need no device list at all.
+    Every other name belongs to no line (`Queue:...`, `Local/...`, `Custom:...`, garbage)."""
 
     def __init__(self, owners: Iterable[LineOwner] = (), *, internal_max_digits: int = 5) -> None:
         self._max_digits = internal_max_digits
@@ -60,7 +68,13 @@ class LineDirectory:
         if ext is not None:
             return ext
         tech, sep, resource = device.partition("/")
-        if sep and tech.lower() != "local" and resource.isdigit() and len(resource) <= self._max_digits:
+        if (
+            sep
+            and resource.isascii()
+            and resource.isdigit()
+            and len(resource) <= self._max_digits
+            and tech.lower() in PHONE_TECHS
+        ):
             return resource
         return None
 

@@ -1,14 +1,16 @@
 """Line status per extension, from device states, hint states, or (when neither comes) the channels.
 
 An extension with several devices (desk phone and softphone) is one line: it is talking if any device
-talks, ringing if any rings, ready if any is ready, offline only when all are.
+talks, ringing if any rings, ready if any is ready, offline only when all are. A line counts its devices
+per status, so a device's news costs the same whatever the number of devices, and keeps at most
+`DEVICES_MAX` of them (the directory only maps phones to lines; the bound holds whatever it maps).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cti_daemon.ami.call_events import LineChanged, LineStatus
+from cti_daemon.ami.call_events import LineChanged, LineStatus, QueueMembership
 
 DEVICE_STATES: dict[str, LineStatus] = {
     "NOT_INUSE": LineStatus.READY,
@@ -49,6 +51,9 @@ _RANK = {
     LineStatus.UNKNOWN: 1,
     LineStatus.OFFLINE: 0,
 }
+_BY_RANK = sorted(_RANK, key=_RANK.__getitem__, reverse=True)
+DEVICES_MAX = 32
+QUEUES_MAX = 64
 
 
 def device_status(state: str) -> LineStatus:
@@ -71,14 +76,30 @@ class Line:
     status: LineStatus = LineStatus.UNKNOWN
     call_id: str | None = None
     devices: dict[str, LineStatus] = field(default_factory=dict)
+    device_counts: dict[LineStatus, int] = field(default_factory=dict)  # devices per status, for aggregate
     hint: LineStatus | None = None
     from_channels: LineStatus | None = None
     channel_call: str | None = None  # the call of its busiest channel; None when it has none
     registered: bool | None = None
+    # The queues its phone is a member of: their pause state is the member's, never the line's status.
+    queues: dict[str, QueueMembership] = field(default_factory=dict)
+    queue_view: tuple[QueueMembership, ...] = ()  # `queues` sorted by name: what is published
+    published_queues: tuple[QueueMembership, ...] = ()
+
+    def set_device(self, device: str, status: LineStatus) -> bool:
+        """Record a device's status; False when the line already keeps `DEVICES_MAX` other devices."""
+        old = self.devices.get(device)
+        if old is None and len(self.devices) >= DEVICES_MAX:
+            return False
+        if old is not None:
+            self.device_counts[old] -= 1
+        self.devices[device] = status
+        self.device_counts[status] = self.device_counts.get(status, 0) + 1
+        return True
 
     def aggregate(self) -> LineStatus:
         if self.devices:
-            return max(self.devices.values(), key=_RANK.__getitem__)
+            return next(status for status in _BY_RANK if self.device_counts.get(status, 0) > 0)
         if self.hint is not None:
             return self.hint
         if self.registered is False:
@@ -115,7 +136,8 @@ class LineBook:
 
     def set_device(self, extension: str, device: str, status: LineStatus) -> LineChanged | None:
         line = self.get(extension)
-        line.devices[device.lower()] = status
+        if not line.set_device(device.lower(), status):
+            return None
         return self._settle(line)
 
     def set_hint(self, extension: str, status: LineStatus) -> LineChanged | None:
@@ -126,6 +148,31 @@ class LineBook:
     def set_registered(self, extension: str, *, registered: bool) -> LineChanged | None:
         line = self.get(extension)
         line.registered = registered
+        return self._settle(line)
+
+    def set_queue(self, extension: str, membership: QueueMembership) -> LineChanged | None:
+        """A queue membership and its pause state (QueueMemberStatus, QueueMemberPause, QueueMember)."""
+        line = self.get(extension)
+        if line.queues.get(membership.queue) == membership:
+            return None
+        if membership.queue not in line.queues and len(line.queues) >= QUEUES_MAX:
+            return None
+        line.queues[membership.queue] = membership
+        line.queue_view = tuple(sorted(line.queues.values()))
+        return self._settle(line)
+
+    def drop_queue(self, extension: str, queue: str) -> LineChanged | None:
+        line = self._lines.get(extension)
+        if line is None or line.queues.pop(queue, None) is None:
+            return None
+        line.queue_view = tuple(sorted(line.queues.values()))
+        return self._settle(line)
+
+    def replace_queues(self, extension: str, memberships: list[QueueMembership]) -> LineChanged | None:
+        """Every membership of the line at once (a QueueStatus list is the whole truth)."""
+        line = self.get(extension)
+        line.queues = {m.queue: m for m in memberships[:QUEUES_MAX]}
+        line.queue_view = tuple(sorted(line.queues.values()))
         return self._settle(line)
 
     def set_from_channels(
@@ -145,8 +192,9 @@ class LineBook:
         # With its channels gone, a line the device still says busy keeps its call until the device
         # catches up (the Hangup comes before the DeviceStateChange): no "talking, no call" flicker.
         call_id = (line.channel_call or line.call_id) if status in _BUSY else None
-        if status is line.status and call_id == line.call_id:
+        if status is line.status and call_id == line.call_id and line.queue_view == line.published_queues:
             return None
         line.status = status
         line.call_id = call_id
-        return LineChanged(line.extension, status, call_id)
+        line.published_queues = line.queue_view
+        return LineChanged(line.extension, status, call_id, line.queue_view)

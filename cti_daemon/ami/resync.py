@@ -1,10 +1,11 @@
 """After every (re)login, ask Asterisk what is true now and correct the tracker with it.
 
 CoreShowChannels first (calls that ended while we were away end, calls that started are adopted: a ringing
-one pops), then DeviceStateList and ExtensionStateList (lines). Just after a restart Asterisk accepts
-logins before it has booted and answers "Invalid/unknown command" to DeviceStateList: the lines then wait
-for FullyBooted and are asked again. Live events that arrive while the lists are on their way are fresher
-than the lists and win (`CallTracker.mark`).
+one pops), then DeviceStateList and ExtensionStateList (lines) and QueueStatus (queue members and their
+pause state; an Asterisk without app_queue refuses it and the lines are corrected without it). Just after
+a restart Asterisk accepts logins before it has booted and answers "Invalid/unknown command" to
+DeviceStateList: the lines then wait for FullyBooted and are asked again. Live events that arrive while
+the lists are on their way are fresher than the lists and win (`CallTracker.mark`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class Resync:
         mark = tracker.mark()
         devices = await self._list(link, "DeviceStateList")
         hints = await self._list(link, "ExtensionStateList")
-        lines = self._apply(tracker.resync(devices=devices, hints=hints, since=mark))
+        queues = await self._list(link, "QueueStatus")
+        lines = self._apply(tracker.resync(devices=devices, hints=hints, queue_members=queues, since=mark))
         self.runs += 1
         log.info(
             "ami.resynced",

@@ -20,6 +20,7 @@ from cti_daemon.ami.call_events import (
     CallTransferred,
     LineChanged,
     LineStatus,
+    QueueMembership,
     RingStopped,
     TransferMode,
 )
@@ -27,6 +28,7 @@ from cti_daemon.ami.call_state import NOTHING, CallState, Msg, some
 from cti_daemon.ami.calls import Call, CallView, LineView, view_of
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.lines import Line, device_status, hint_status
+from cti_daemon.ami.queue_members import member_device, membership
 
 ENDED_UNSEEN = (0, "ended while the AMI link was down")
 _FAILED_DIAL = frozenset(
@@ -61,6 +63,10 @@ class CallTracker(CallState):
             "ExtensionStatus": self._on_extensionstatus,
             "ContactStatus": self._on_contactstatus,
             "PeerStatus": self._on_peerstatus,
+            "QueueMemberStatus": self._on_queue_member,
+            "QueueMemberPause": self._on_queue_member,
+            "QueueMemberAdded": self._on_queue_member,
+            "QueueMemberRemoved": self._on_queue_member_removed,
         }
 
     def handle(self, msg: Msg) -> list[CallEvent]:
@@ -102,13 +108,14 @@ class CallTracker(CallState):
         hints: Iterable[Msg] | None = None,
         channels: Iterable[Msg] | None = None,
         *,
+        queue_members: Iterable[Msg] | None = None,
         since: int | None = None,
     ) -> list[CallEvent]:
-        """Correct the state from Asterisk's lists (DeviceStateList, ExtensionStateList, CoreShowChannels
-        items; None for a list we could not get). Calls that ended unseen end, calls that started are
-        adopted (a ringing one rings, so its pop goes out), lines take their true state. Only the changes
-        are returned, lines last."""
-        before = {ext: (line.status, line.call_id) for ext, line in self.lines.lines().items()}
+        """Correct the state from Asterisk's lists (DeviceStateList, ExtensionStateList, CoreShowChannels,
+        QueueStatus items; None for a list we could not get). Calls that ended unseen end, calls that
+        started are adopted (a ringing one rings, so its pop goes out), lines take their true state and
+        queue memberships. Only the changes are returned, lines last."""
+        before = {ext: _published(line) for ext, line in self.lines.lines().items()}
         out: list[CallEvent] = []
         fresh = since if since is not None else self._seq + 1
         self._seq += 1
@@ -124,11 +131,26 @@ class CallTracker(CallState):
             ext = item.get("Exten", "")
             if self.directory.is_extension(ext) and self._input_seq.get(f"hint:{ext}", 0) < fresh:
                 self.lines.set_hint(ext, hint_status(item.get("Status", "")))
+        if queue_members is not None:
+            self._resync_queues(queue_members, fresh)
         events: list[CallEvent] = [e for e in out if not isinstance(e, LineChanged)]
         for ext, line in sorted(self.lines.lines().items()):
-            if before.get(ext, (LineStatus.UNKNOWN, None)) != (line.status, line.call_id):
-                events.append(LineChanged(ext, line.status, line.call_id))
+            if before.get(ext, (LineStatus.UNKNOWN, None, ())) != _published(line):
+                events.append(LineChanged(ext, line.status, line.call_id, line.queue_view))
         return events
+
+    def _resync_queues(self, items: Iterable[Msg], fresh: int) -> None:
+        """A QueueStatus list names every member of every queue: each line's memberships become the
+        list's, unless live queue news about the line arrived meanwhile."""
+        listed: dict[str, list[QueueMembership]] = {}
+        for item in items:
+            seat = membership(item) if item.get("Event") == "QueueMember" else None
+            ext = self.directory.extension_of_device(member_device(item)) if seat is not None else None
+            if seat is not None and ext is not None:
+                listed.setdefault(ext, []).append(seat)
+        for ext in set(listed) | {ext for ext, line in self.lines.lines().items() if line.queues}:
+            if self._input_seq.get(f"queues:{ext}", 0) < fresh:
+                self.lines.replace_queues(ext, listed.get(ext, []))
 
     def _resync_channels(self, items: list[Msg], fresh: int) -> list[CallEvent]:
         out: list[CallEvent] = []
@@ -317,6 +339,21 @@ class CallTracker(CallState):
         self._input_seq[device.lower()] = self._seq
         return some(self.lines.set_device(ext, device, device_status(msg.get("State", ""))))
 
+    def _on_queue_member(self, msg: Msg) -> list[CallEvent]:
+        seat = membership(msg)
+        ext = self.directory.extension_of_device(member_device(msg)) if seat is not None else None
+        if seat is None or ext is None:
+            return NOTHING
+        self._input_seq[f"queues:{ext}"] = self._seq
+        return some(self.lines.set_queue(ext, seat))
+
+    def _on_queue_member_removed(self, msg: Msg) -> list[CallEvent]:
+        ext = self.directory.extension_of_device(member_device(msg))
+        if ext is None:
+            return NOTHING
+        self._input_seq[f"queues:{ext}"] = self._seq
+        return some(self.lines.drop_queue(ext, msg.get("Queue", "")))
+
     def _on_extensionstatus(self, msg: Msg) -> list[CallEvent]:
         ext = msg.get("Exten", "")
         if not self.directory.is_extension(ext):
@@ -341,7 +378,11 @@ class CallTracker(CallState):
 
 
 def _line_view(extension: str, line: Line) -> LineView:
-    return LineView(extension, line.status, line.call_id, tuple(line.devices.items()))
+    return LineView(extension, line.status, line.call_id, tuple(line.devices.items()), line.queue_view)
+
+
+def _published(line: Line) -> tuple[LineStatus, str | None, tuple[QueueMembership, ...]]:
+    return line.status, line.call_id, line.queue_view
 
 
 def _int(text: str) -> int:

@@ -10,10 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
+from cti_daemon.ami.call_events import QueueMembership
 from cti_daemon.api.access import limited_to_own, not_yours
 from cti_daemon.api.errors import not_found
 from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import Route, ok, path_text
+from cti_daemon.mqtt.payloads import queue_memberships
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,18 +24,29 @@ class LineView:
     status: str  # ready | ringing | talking | offline | unknown
     employee_id: str | None
     call_id: str | None
+    queues: tuple[QueueMembership, ...] = ()
 
 
 LineSource = Callable[[], list[LineView]]
 
 LINE = {
     "type": "object",
-    "required": ["extension", "status", "employee_id", "call_id"],
+    "required": ["extension", "status", "employee_id", "call_id", "queues"],
     "properties": {
         "extension": {"type": "string"},
         "status": {"enum": ["ready", "ringing", "talking", "offline", "unknown"]},
         "employee_id": {"type": ["string", "null"]},
         "call_id": {"type": ["string", "null"]},
+        "queues": {
+            "type": "object",
+            "description": "The queues the line's phone is a member of, by queue name. A paused member "
+            "takes no queue calls; that is not the line's status (a paused phone may be ready).",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["paused", "reason"],
+                "properties": {"paused": {"type": "boolean"}, "reason": {"type": ["string", "null"]}},
+            },
+        },
     },
 }
 
@@ -44,6 +57,7 @@ def as_json(line: LineView) -> dict[str, Any]:
         "status": line.status,
         "employee_id": line.employee_id,
         "call_id": line.call_id,
+        "queues": queue_memberships(line.queues),
     }
 
 

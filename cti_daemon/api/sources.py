@@ -17,7 +17,7 @@ def line_views(tracker: CallTracker, directory: LineDirectory) -> list[LineView]
     """Every line the tracker has seen, and every employee's extension (unknown until its first event)."""
     known = tracker.lines.lines()
     out = [
-        LineView(ext, line.status.value, directory.employee_at(ext), line.call_id)
+        LineView(ext, line.status.value, directory.employee_at(ext), line.call_id, line.queue_view)
         for ext, line in known.items()
     ]
     out.extend(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cti_daemon.ami.call_events import LineStatus, Party
+from cti_daemon.ami.call_events import LineStatus, Party, QueueMembership
 from cti_daemon.crm.identify import Identification
 from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink, StillRelevant
@@ -95,9 +95,15 @@ class AgentOutbound:
         employee_id: str | None,
         call_id: str | None,
         since: datetime,
+        queues: tuple[QueueMembership, ...] = (),
     ) -> None:
         body = payloads.line(
-            extension=extension, status=status, employee_id=employee_id, call_id=call_id, since=since
+            extension=extension,
+            status=status,
+            employee_id=employee_id,
+            call_id=call_id,
+            since=since,
+            queues=queues,
         )
         self._link.retain(self._topics.line(extension), body)
 

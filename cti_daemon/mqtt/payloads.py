@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from cti_daemon.ami.call_events import LineStatus, Party
+from cti_daemon.ami.call_events import LineStatus, Party, QueueMembership
 from cti_daemon.crm.identify import CustomerCard, Identification
 from cti_daemon.timefmt import iso
 
@@ -106,7 +106,13 @@ def dismiss(*, call_id: str, reason: str, at: datetime) -> dict[str, Any]:
 
 
 def line(
-    *, extension: str, status: LineStatus, employee_id: str | None, call_id: str | None, since: datetime
+    *,
+    extension: str,
+    status: LineStatus,
+    employee_id: str | None,
+    call_id: str | None,
+    since: datetime,
+    queues: tuple[QueueMembership, ...] = (),
 ) -> dict[str, Any]:
     return {
         "v": VERSION,
@@ -115,7 +121,14 @@ def line(
         "employee_id": employee_id,
         "call_id": call_id,
         "since": iso(since),
+        "queues": queue_memberships(queues),
     }
+
+
+def queue_memberships(queues: tuple[QueueMembership, ...]) -> dict[str, dict[str, Any]]:
+    """`{"service": {"paused": true, "reason": "lunch"}}`: the queues the line's phone is a member of.
+    A paused member takes no queue calls; the line's own status is unaffected by it."""
+    return {m.queue: {"paused": m.paused, "reason": m.reason} for m in queues}
 
 
 def call_event(

@@ -24,6 +24,7 @@ from cti_daemon.ami.call_events import (
     CallRinging,
     CallTransferred,
     LineChanged,
+    LineStatus,
     Party,
     RingStopped,
 )
@@ -70,6 +71,9 @@ class ScreenPopService:
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._idents: dict[str, tuple[Party, Identification]] = {}
         self._live: set[tuple[str, str]] = set()  # (call_id, extension) with a pop that is still current
+        # Each line's last published status and call, and since when: a change of its queue memberships
+        # alone (a pause) republishes the line without restarting its `since`.
+        self._line_since: dict[str, tuple[LineStatus, str | None, datetime]] = {}
         self.pops_published = 0
 
     def submit(self, events: Iterable[CallEvent]) -> None:
@@ -250,10 +254,17 @@ class ScreenPopService:
             self._out.dismiss(employee_id=employee_id, call_id=call_id, reason=reason, at=now)
 
     def _line(self, event: LineChanged) -> None:
+        last = self._line_since.get(event.extension)
+        if last is not None and last[:2] == (event.status, event.call_id):
+            since = last[2]
+        else:
+            since = self._clock()
+            self._line_since[event.extension] = (event.status, event.call_id, since)
         self._out.line(
             extension=event.extension,
             status=event.status,
             employee_id=self._directory.employee_at(event.extension),
             call_id=event.call_id,
-            since=self._clock(),
+            since=since,
+            queues=event.queues,
         )

@@ -16,6 +16,7 @@ from cti_daemon.ami.call_events import (
     LineChanged,
     LineStatus,
     Party,
+    QueueMembership,
     RingStopped,
 )
 from cti_daemon.ami.directory import LineDirectory
@@ -61,8 +62,12 @@ async def test_given_a_ringing_call_that_ended_unseen_then_resync_dismisses_it_a
         _items(lists.device_states(pbx)), _items(lists.hints(pbx)), _items(lists.channels(pbx))
     )
     assert events[:2] == [RingStopped(call_id, "100", "ended"), CallEnded(call_id, *ENDED_UNSEEN)]
-    # 100 was ringing and is free again; the other lines are learnt for the first time.
-    assert events[2:] == [LineChanged(ext, LineStatus.READY, None) for ext in ("100", "201", "202", "203")]
+    # 100 was ringing and is free again (its reception queue membership learnt from the live events); the
+    # other lines are learnt for the first time.
+    assert events[2:] == [
+        LineChanged("100", LineStatus.READY, None, (QueueMembership("reception"),)),
+        *(LineChanged(ext, LineStatus.READY, None) for ext in ("201", "202", "203")),
+    ]
     assert tracker.calls == {} and tracker.channels == {}
 
 
@@ -211,3 +216,50 @@ async def test_given_asterisk_restarts_cleanly_mid_call_then_the_call_ends_and_t
             while resync.runs < 2:
                 await asyncio.sleep(0.01)
     assert tracker.calls == {} and {v.status for v in tracker.line_views()} == {LineStatus.READY}
+
+
+async def test_given_an_asterisk_without_app_queue_then_the_lines_are_corrected_without_queues(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pbx = SimPbx()
+    tracker = CallTracker(LineDirectory())
+    submitted: list[CallEvent] = []
+    resync = Resync(tracker, submitted.extend)
+    async with AmiServer(pbx, secret=AMI_SECRET) as server:
+        del server.actions["queuestatus"]  # "Invalid/unknown command", as without app_queue
+        cfg = AmiConfig(port=server.port, secret=Secret(AMI_SECRET), ping_interval_s=1.0)
+        async with AmiLink(
+            cfg, on_event=lambda m: submitted.extend(tracker.handle(m)), on_session=resync
+        ) as link:
+            await link.wait_connected(5)
+            for _ in range(200):
+                if resync.runs:
+                    break
+                await asyncio.sleep(0.01)
+    lines = {e.extension: (e.status, e.queues) for e in submitted if isinstance(e, LineChanged)}
+    assert lines == dict.fromkeys(("100", "201", "202", "203"), (LineStatus.READY, ()))
+    logged = capsys.readouterr().err
+    assert '"event": "ami.resync_list_refused"' in logged and "QueueStatus" in logged
+
+
+async def test_given_members_of_two_queues_then_the_resync_reads_their_memberships_and_pauses() -> None:
+    pbx = SimPbx()
+    pbx.queues.pause("service", "PJSIP/201", paused=True, reason="training")
+    tracker = CallTracker(LineDirectory())
+    submitted: list[CallEvent] = []
+    resync = Resync(tracker, submitted.extend)
+    async with AmiServer(pbx, secret=AMI_SECRET) as server:
+        cfg = AmiConfig(port=server.port, secret=Secret(AMI_SECRET), ping_interval_s=1.0)
+        async with AmiLink(cfg, on_event=lambda m: None, on_session=resync) as link:
+            await link.wait_connected(5)
+            for _ in range(200):
+                if resync.runs:
+                    break
+                await asyncio.sleep(0.01)
+    queues = {e.extension: e.queues for e in submitted if isinstance(e, LineChanged)}
+    assert queues == {
+        "100": (QueueMembership("reception"),),
+        "201": (QueueMembership("service", paused=True, reason="training"),),
+        "202": (QueueMembership("service"),),
+        "203": (),
+    }

@@ -14,7 +14,7 @@ from cti_daemon.ami.link import AmiLink
 from cti_daemon.ami.tracker import CallTracker
 from cti_daemon.config import AmiConfig
 from cti_daemon.secret import Secret
-from tests.support.expectations import compact, compact_view, directory_for, expected
+from tests.support.expectations import compact, compact_queues, compact_view, directory_for, expected
 from tests.support.replay import ReplayServer
 from tests.support.traces import all_traces, trace_bytes, trace_messages
 
@@ -30,7 +30,7 @@ def _config(port: int) -> AmiConfig:
 
 
 def test_every_recorded_trace_has_an_expectation_file() -> None:
-    assert len(all_traces()) == 19
+    assert len(all_traces()) == 21
     for trace in all_traces():
         spec = expected(trace)
         assert {"story", "events", "lines", "open_calls"} <= spec.keys(), trace
@@ -65,6 +65,7 @@ async def test_given_recorded_trace_replayed_over_tcp_then_calls_transfers_and_l
     calls, lines = compact(events)
     assert calls == spec["events"]
     assert lines == spec["lines"]
+    assert compact_queues(events) == spec.get("queues", {})
     assert sorted(tracker.calls) == spec["open_calls"]
     if "login_refused" in spec:
         logged = [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.startswith("{")]
@@ -90,3 +91,46 @@ def test_given_the_recorded_list_answers_when_resynced_then_lines_and_the_adopte
         assert calls == round_["events"]
         assert lines == round_["lines"]
         assert [compact_view(v) for v in tracker.call_views()] == round_["calls"]
+
+
+@pytest.mark.parametrize("trace", [t for t in all_traces() if "with_lists" in expected(t)])
+def test_given_a_recorded_session_with_its_lists_then_each_list_is_resynced_where_it_arrived(
+    trace: str,
+) -> None:
+    """Live events and list answers in the order Asterisk sent them; a round of lists goes to resync once
+    its last list is complete, as the daemon's resync does after a login."""
+    spec = expected(trace)["with_lists"]
+    tracker = CallTracker(directory_for(expected(trace)))
+    items: dict[str, list[AmiMessage]] = {}
+    events: list[CallEvent] = []
+    for msg in trace_messages(trace):
+        if "Event" not in msg:
+            continue
+        action = msg.get("ActionID")
+        if action is None:
+            events.extend(tracker.handle(msg))
+        elif msg.get("EventList") != "Complete":
+            items.setdefault(action, []).append(msg)
+        for lists in spec["rounds"]:
+            if action is not None and msg.get("EventList") == "Complete" and action == _last(lists):
+                events.extend(
+                    tracker.resync(
+                        items.get(lists["devices"]) if "devices" in lists else None,
+                        items.get(lists["hints"]) if "hints" in lists else None,
+                        queue_members=items.get(lists["queues"]) if "queues" in lists else None,
+                    )
+                )
+    calls, lines = compact(events)
+    assert calls == []
+    assert lines == spec["lines"]
+    assert compact_queues(events) == spec["queues"]
+    memberships = {
+        v.extension: {m.queue: {"paused": m.paused, "reason": m.reason} for m in v.queues}
+        for v in tracker.line_views()
+        if v.queues
+    }
+    assert memberships == spec["memberships"]
+
+
+def _last(lists: dict[str, str]) -> str:
+    return lists.get("queues") or lists.get("hints") or lists["devices"]

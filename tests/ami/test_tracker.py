@@ -45,6 +45,7 @@ def test_given_recorded_inbound_call_when_replayed_then_100_rings_from_the_calle
     assert _of(CallEnded, events) == [CallEnded("1795423923.0", 16, "Normal Clearing")]
     assert [(e.status, e.call_id) for e in _of(LineChanged, events)] == [
         (LineStatus.RINGING, "1795423923.0"),
+        (LineStatus.RINGING, "1795423923.0"),  # + 100's membership of queue reception (QueueMemberStatus)
         (LineStatus.TALKING, "1795423923.0"),
         (LineStatus.READY, None),
     ]
@@ -73,6 +74,7 @@ def test_given_registration_trace_then_lines_follow_device_states() -> None:
     _, events = _replay("asterisk-22/a_registration")
     assert [(e.extension, e.status) for e in _of(LineChanged, events)] == [
         ("100", LineStatus.READY),
+        ("100", LineStatus.READY),  # + its membership of queue reception, learnt from QueueMemberStatus
         ("201", LineStatus.READY),
         ("201", LineStatus.OFFLINE),
         ("100", LineStatus.OFFLINE),

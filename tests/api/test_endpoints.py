@@ -126,6 +126,7 @@ async def test_given_a_call_ringing_at_100_then_lines_and_calls_show_it_and_then
         "status": "ringing",
         "employee_id": "e-100",
         "call_id": handle.call_id,
+        "queues": {"reception": {"paused": False, "reason": None}},  # 100 is a member of queue reception
     }
     status, calls = await api.get("/api/v1/calls")
     assert status == 200

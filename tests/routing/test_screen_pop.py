@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from cti_daemon.ami.call_events import CallEnded, CallRinging, Party
+from cti_daemon.ami.call_events import CallEnded, CallRinging, LineChanged, LineStatus, Party, QueueMembership
 from cti_daemon.ami.directory import LineDirectory, LineOwner
 from cti_daemon.config import MqttConfig
 from cti_daemon.crm.identify import Identification
@@ -66,3 +66,35 @@ async def test_given_a_caller_needing_an_awaited_read_then_the_pop_waits_and_the
     await pops.idle()
     topics = _queued_topics(link)
     assert topics.index("cti/agents/e-100/popup") < topics.index("cti/calls/1.1")
+
+
+async def test_given_a_ready_line_paused_in_its_queue_then_it_is_republished_with_its_since_kept() -> None:
+    link = MqttLink(MqttConfig(node_id="n1"), status_topic="cti/daemon/n1/status", offline_payload={})
+    clock = [NOW]
+    pops = ScreenPopService(
+        directory=LineDirectory([LineOwner("e-202", "202", ("PJSIP/202",))]),
+        identify=lambda _n: asyncio.sleep(0, _unknown(_n)),
+        out=AgentOutbound(link, Topics("cti"), "n1"),
+        clock=lambda: clock[0],
+    )
+    member = QueueMembership("service")
+    paused = QueueMembership("service", paused=True, reason="lunch")
+    for at, event in enumerate(
+        [
+            LineChanged("202", LineStatus.READY, None, (member,)),
+            LineChanged("202", LineStatus.READY, None, (paused,)),
+            LineChanged("202", LineStatus.RINGING, "1.1", (paused,)),
+        ]
+    ):
+        clock[0] = NOW + timedelta(minutes=at)
+        pops.submit([event])
+    lines = [json.loads(item.payload) for item in link._outbox if item.topic == "cti/lines/202"]
+    assert [(x["status"], x["queues"], x["since"][11:16]) for x in lines] == [
+        ("ready", {"service": {"paused": False, "reason": None}}, "09:00"),
+        (
+            "ready",
+            {"service": {"paused": True, "reason": "lunch"}},
+            "09:00",
+        ),  # the pause is not news of the phone
+        ("ringing", {"service": {"paused": True, "reason": "lunch"}}, "09:02"),
+    ]

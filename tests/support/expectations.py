@@ -39,14 +39,16 @@ def directory_for(spec: dict[str, Any]) -> LineDirectory:
 
 
 def compact(events: Iterable[CallEvent]) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """(call events in order, each line's statuses in order as "status" or "status@call")."""
+    """(call events in order, each line's statuses in order as "status" or "status@call"; a line event
+    that changed only the line's queue memberships is in `compact_queues`, not here)."""
     calls: list[dict[str, Any]] = []
     lines: dict[str, list[str]] = {}
     for e in events:
         if isinstance(e, LineChanged):
-            lines.setdefault(e.extension, []).append(
-                f"{e.status}@{e.call_id}" if e.call_id else str(e.status)
-            )
+            seen = lines.setdefault(e.extension, [])
+            now = f"{e.status}@{e.call_id}" if e.call_id else str(e.status)
+            if not seen or seen[-1] != now:
+                seen.append(now)
         elif isinstance(e, CallRinging):
             calls.append(
                 {"ringing": e.extension, "call": e.call_id, "caller": [e.caller.number, e.caller.name]}
@@ -70,6 +72,28 @@ def compact(events: Iterable[CallEvent]) -> tuple[list[dict[str, Any]], dict[str
         elif isinstance(e, CallEnded):
             calls.append({"ended": e.call_id, "cause": e.cause, "text": e.cause_text})
     return calls, lines
+
+
+def compact_queues(events: Iterable[CallEvent]) -> dict[str, list[str]]:
+    """Each line's queue pause states in order, as "queue:paused(reason)" or "queue:paused" (joined by ","
+    for several queues) and "unpaused"; only changes of pause state (a membership learnt unpaused, as every
+    QueueMemberStatus of a member teaches, is not a change of it)."""
+    out: dict[str, list[str]] = {}
+    for e in events:
+        if not isinstance(e, LineChanged):
+            continue
+        now = (
+            ",".join(
+                f"{m.queue}:paused({m.reason})" if m.reason else f"{m.queue}:paused"
+                for m in e.queues
+                if m.paused
+            )
+            or "unpaused"
+        )
+        seen = out.get(e.extension)
+        if (seen[-1] if seen else "unpaused") != now:
+            out.setdefault(e.extension, []).append(now)
+    return out
 
 
 def compact_view(view: CallView) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from cti_daemon.ami.frames import AmiMessage
-from cti_daemon.ami.simulator import flows, lists, transfers
+from cti_daemon.ami.simulator import flows, lists, queues, transfers
 from cti_daemon.ami.simulator.pbx import Headers, SimChannel, SimPbx
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ def install(server: AmiServer) -> None:
         "originate": _originate(pbx),
     }
     server.actions.update(handlers)
+    queues.install(server)
 
 
 _COMPLETE = {

@@ -35,9 +35,7 @@ def device_states(pbx: SimPbx) -> list[Headers]:
         [("Device", f"PJSIP/{ext}"), ("State", ep.device_state)] for ext, ep in pbx.endpoints.items()
     ]
     items.append([("Device", "PJSIP/trunk"), ("State", pbx.trunk_state)])
-    if pbx.queue_member is not None:
-        items.append([("Device", f"Queue:reception_pause_PJSIP/{pbx.queue_member}"), ("State", "NOT_INUSE")])
-        items.append([("Device", "Queue:reception_avail"), ("State", "NOT_INUSE")])
+    items.extend(pbx.queues.device_items())
     return items
 
 

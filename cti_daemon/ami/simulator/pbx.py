@@ -11,9 +11,11 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from cti_daemon.ami.simulator.queues import DEFAULT_QUEUES, SimQueues
 
 Headers = list[tuple[str, str]]
 Listener = Callable[[str, str, Headers], None]  # (event name, privilege, headers)
@@ -36,15 +38,6 @@ HINT_STATUS = {
     "RINGING": (8, "Ringing"),
     "RINGINUSE": (9, "InUse&Ringing"),
     "ONHOLD": (16, "Hold"),
-}
-QUEUE_MEMBER_STATUS = {
-    "NOT_INUSE": "1",
-    "INUSE": "2",
-    "BUSY": "3",
-    "UNAVAILABLE": "5",
-    "RINGING": "6",
-    "RINGINUSE": "7",
-    "ONHOLD": "8",
 }
 
 
@@ -102,7 +95,7 @@ class SimPbx:
         endpoints: dict[str, str] | None = None,
         *,
         rng: random.Random | None = None,
-        queue_member: str | None = "100",
+        queues: Mapping[str, Sequence[str]] | None = None,
         system_name: str = "",
     ) -> None:
         names = endpoints or {"100": "Reception", "201": "Staff 201", "202": "Staff 202", "203": "Staff 203"}
@@ -111,8 +104,9 @@ class SimPbx:
         self.bridges: dict[str, SimBridge] = {}
         self.listeners: list[Listener] = []
         self.rng = rng or random.Random()
-        self.queue_member = queue_member
         self.boot = int(time.time()) - 60
+        # Static queue members (queues.conf `member => PJSIP/202`): queue name -> member extensions.
+        self.queues = SimQueues(self.emit, DEFAULT_QUEUES if queues is None else queues, self.boot)
         self._epoch = int(time.time())
         # Asterisk's `systemname` (asterisk.conf) prefixes every uniqueid, so calls of several PBXes sharing
         # one journal never share an id (cacofonisk's traces show it: 195176c06ab8-1529939196.518).
@@ -324,8 +318,7 @@ class SimPbx:
         first, second = (device_event, hint_event) if self.rng.random() < 0.5 else (hint_event, device_event)
         self.emit(*first)
         self.emit(*second)
-        if extension == self.queue_member:
-            self.emit("QueueMemberStatus", "agent,all", queue_member_headers(device, new, self.boot))
+        self.queues.device_changed(extension, new)
 
     def set_trunk(self, state: str) -> None:
         if state != self.trunk_state:
@@ -361,25 +354,4 @@ def bridge_headers(bridge: SimBridge) -> Headers:
         ("BridgeName", "<unknown>"),
         ("BridgeNumChannels", str(len(bridge.channels))),
         ("BridgeVideoSourceMode", "none"),
-    ]
-
-
-def queue_member_headers(device: str, state: str, boot: int) -> Headers:
-    return [
-        ("Queue", "reception"),
-        ("MemberName", device),
-        ("Interface", device),
-        ("StateInterface", device),
-        ("Membership", "static"),
-        ("Penalty", "0"),
-        ("CallsTaken", "0"),
-        ("LastCall", "0"),
-        ("LastPause", "0"),
-        ("LoginTime", str(boot)),
-        ("InCall", "0"),
-        ("Status", QUEUE_MEMBER_STATUS.get(state, "0")),
-        ("Paused", "0"),
-        ("PausedReason", ""),
-        ("Ringinuse", "1"),
-        ("Wrapuptime", "0"),
     ]

@@ -7,6 +7,7 @@
 | redirect, blind transfer, attended transfer to staff | d1_redirect, d2_blindtransfer, e_atxfer |
 | click to dial | h_originate |
 | staff busy: a blind transfer to a phone already in a call | (no recording: 486 Busy, cause 17) |
+| queue member offline: 202 un-registers and registers, is paused, unpaused | batch3/queue_member_* |
 
 The timings are the recordings'; `speed` scales them (tests run at 0.01).
 """
@@ -18,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from cti_daemon.ami.simulator import flows, phones, transfers
+from cti_daemon.ami.simulator import flows, phones, queue_scenarios, transfers
 from cti_daemon.ami.simulator.flows import DID
 from cti_daemon.ami.simulator.pbx import SimChannel, SimPbx
 
@@ -232,6 +233,10 @@ async def _unavailable(pbx: SimPbx, call: InboundCall) -> None:
     await place_inbound(pbx, call)
 
 
+async def _queue_member_offline(pbx: SimPbx, _call: InboundCall) -> None:
+    await queue_scenarios.queue_member_offline(pbx)
+
+
 def _transfer(mode: str) -> Callable[[SimPbx, InboundCall], Coroutine[Any, Any, None]]:
     async def run(pbx: SimPbx, call: InboundCall) -> None:
         await transfer_to_staff(pbx, call, mode=mode)
@@ -263,4 +268,9 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "staff-busy": Scenario("a blind transfer to 201 while 201 is on another call: 486, cause 17", staff_busy),
     "click-to-dial": Scenario("201 clicks to call reception (Originate)", click_to_dial, "h_originate"),
+    # Named as in the issue that asked for it (the others use dashes).
+    "queue_member_offline": Scenario(
+        "202, a member of queue service, un-registers and registers, then is paused and unpaused",
+        _queue_member_offline,
+    ),
 }
