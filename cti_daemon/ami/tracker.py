@@ -23,9 +23,10 @@ from cti_daemon.ami.call_events import (
     RingStopped,
     TransferMode,
 )
-from cti_daemon.ami.call_state import NOTHING, CallState, Msg, some
+from cti_daemon.ami.call_state import NOTHING, Msg, some
 from cti_daemon.ami.calls import Call, CallView, LineView, view_of
 from cti_daemon.ami.directory import LineDirectory
+from cti_daemon.ami.handovers import Handovers
 from cti_daemon.ami.lines import Line, device_status, hint_status
 
 ENDED_UNSEEN = (0, "ended while the AMI link was down")
@@ -35,7 +36,7 @@ _FAILED_DIAL = frozenset(
 _OFFLINE_CONTACT = frozenset({"removed", "unreachable", "unregistered", "rejected", "unknown"})
 
 
-class CallTracker(CallState):
+class CallTracker(Handovers):
     """`handle(msg) -> list[CallEvent]` for every live AMI event; read-only views; resync from lists."""
 
     def __init__(self, directory: LineDirectory) -> None:
@@ -54,6 +55,7 @@ class CallTracker(CallState):
             "Hold": self._on_snapshot,
             "Unhold": self._on_snapshot,
             "Rename": self._on_rename,
+            "Pickup": self._on_pickup,
             "Hangup": self._on_hangup,
             "BlindTransfer": self._on_blind_transfer,
             "AttendedTransfer": self._on_attended_transfer,
@@ -210,10 +212,12 @@ class CallTracker(CallState):
     def _on_dialend(self, msg: Msg) -> list[CallEvent]:
         out = self._on_dial(msg)
         dest = self.channels.get(msg.get("DestUniqueid", ""))
+        status = msg.get("DialStatus", "")
+        if dest is not None and dest.extension is not None and status == "ANSWER":
+            out = out + self._pickup_by_dialend(msg, dest)
         if dest is None or dest.extension is None or dest.origin:
             return out
         call = self.calls[dest.linkedid]
-        status = msg.get("DialStatus", "")
         if status == "ANSWER":
             return out + self._answered(call, dest, adopting=False)
         if status in _FAILED_DIAL:  # CANCEL waits for the Hangup: its cause says "answered elsewhere"
@@ -234,6 +238,9 @@ class CallTracker(CallState):
             self._set_bridge(chan, None)
         return out
 
+    def _on_pickup(self, msg: Msg) -> list[CallEvent]:
+        return self._on_snapshot(msg) + self._pickup(msg)
+
     def _on_hangup(self, msg: Msg) -> list[CallEvent]:
         chan = self.channels.get(msg.get("Uniqueid", ""))
         if chan is None:
@@ -251,7 +258,8 @@ class CallTracker(CallState):
             return NOTHING
         target = msg.get("Extension", "")
         to = target if self.directory.is_extension(target) else None
-        return self._transferred(call, "blind", self._ext_of(msg, "Transferer"), to)
+        out = self._transferred(call, "blind", self._ext_of(msg, "Transferer"), to)
+        return out + self._handed_over_by_caller(call, msg, msg.get("TransfererUniqueid", ""))
 
     def _on_attended_transfer(self, msg: Msg) -> list[CallEvent]:
         if msg.get("Result") != "Success":
@@ -261,11 +269,11 @@ class CallTracker(CallState):
             return NOTHING
         by = self._ext_of(msg, "OrigTransferer") or self._ext_of(msg, "SecondTransferer")
         consult = self.calls.get(msg.get("SecondTransfererLinkedid", "")) or call
-        to = self._ext_of(msg, "TransferTarget")
-        if to is None:  # Asterisk names the target only when it is a channel, not a bridge
-            to = next((ext for ext in consult.answered if ext in consult.talking and ext != by), None)
+        to = self._ext_of(msg, "TransferTarget") or self._consulted(consult, by, msg)
         out = self._transferred(call, "attended", by, to)
-        if to is not None:
+        call.consulting.discard(to or "")
+        consult.consulting.discard(to or "")
+        if to is not None and to not in consult.ringing:  # a blonde transfer's target still rings
             call.talking.add(to)
             if to not in call.answered:
                 call.answered.append(to)
@@ -283,7 +291,17 @@ class CallTracker(CallState):
                 out.append(CallerChanged(consult.call_id, real, (to,)))
             call.shown[to] = real
             out.extend(self._line_from_channels(to))
-        return out
+        return out + self._handed_over_by_caller(call, msg, msg.get("OrigTransfererUniqueid", ""))
+
+    def _consulted(self, consult: Call, by: str | None, msg: Msg) -> str | None:
+        """The target when Asterisk does not name it as an extension's channel (a Local channel, a bridge, or
+        nothing at all in a blonde transfer): the consulted extension that talks, else the one that rings
+        (the transferer hung up before the target answered). Never the transferer or the transferee."""
+        transferee = self._ext_of(msg, "Transferee")
+        talking = [ext for ext in consult.answered if ext in consult.talking and ext not in (by, transferee)]
+        ringing = [ext for ext in consult.ringing if ext not in (by, transferee)]
+        found = talking or ringing
+        return found[-1] if found else None
 
     def _transferred(self, call: Call, mode: TransferMode, by: str | None, to: str | None) -> list[CallEvent]:
         out: list[CallEvent] = [CallTransferred(call.call_id, mode, by, to)]

@@ -233,9 +233,10 @@ class ScreenPopService:
             self._out.call_event(
                 event="ended",
                 call_id=event.call_id,
-                party=None,
-                extension=None,
+                party=event.caller,
+                extension=event.extension,
                 at=now,
+                employee_id=self._directory.employee_at(event.extension) if event.extension else None,
                 cause=event.cause,
                 cause_text=event.cause_text,
             )
