@@ -140,7 +140,7 @@ async def test_given_an_attended_transfer_when_201_answers_and_it_is_completed_t
     assert notice.payload["mode"] == "attended" and "100 speaks to you first" in notice.payload["text"]
 
 
-async def test_given_an_attended_transfer_answered_by_201_when_cancelled_then_the_caller_is_back_with_100(
+async def test_given_an_answered_attended_transfer_when_cancelled_then_100_has_the_caller_and_201_no_pop(
     desk: Desk,
 ) -> None:
     api, pbx = desk.api, desk.sim.pbx
@@ -163,6 +163,9 @@ async def test_given_an_attended_transfer_answered_by_201_when_cancelled_then_th
     assert view["talking"] == ["100"] and view["ringing"] == []
     await desk.line_becomes("201", "ready")
     assert desk.statuses("100")[-1] == "talking"
+    # 201's pop, opened for the consultation, closes: the call was not 201's to take.
+    closed = await desk.agents.wait_for("cti/agents/e-201/popup", type="dismiss", call_id=call.call_id)
+    assert closed.payload["reason"] == "transfer_cancelled"
     # Over: the call can be transferred again.
     pbx.endpoints["202"].answer_after_s = None
     status, again = await api.post(f"/api/v1/calls/{call.call_id}/transfer", json={"to_extension": "202"})

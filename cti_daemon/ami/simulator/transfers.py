@@ -33,7 +33,7 @@ class Atxfer:
     def abort(self, pbx: SimPbx) -> None:
         """The consulted target hung up: Asterisk puts the transferer back with the caller (its attended
         transfer state machine's REBRIDGE), as CancelAtxfer does."""
-        cancel_atxfer(pbx, self.transferer)
+        cancel_atxfer(pbx, self.transferer, by_code=False)
 
 
 def _peers(pbx: SimPbx, chan: SimChannel) -> tuple[SimBridge, list[SimChannel]]:
@@ -78,8 +78,20 @@ def blind_transfer(pbx: SimPbx, transferer: SimChannel, context: str, exten: str
     )
     transferee.context, transferee.exten, transferee.priority = context, exten, 1
     pbx.bridge_leave(bridge, transferee)
-    flows.dissolve(pbx, bridge)
+    if transferer.uniqueid == transferer.linkedid:
+        _dialler_leaves(pbx, bridge, transferer)  # the caller's own side (caller_transfers.py)
+    else:
+        flows.dissolve(pbx, bridge)
     pbx.spawn(flows.run_exten(pbx, transferee, exten))
+
+
+def _dialler_leaves(pbx: SimPbx, bridge: SimBridge, transferer: SimChannel) -> None:
+    """The channel that ran Dial transferred its party away: it leaves and its dialplan ends (a
+    SoftHangupRequest first, recorded in asterisk-22-batch3/caller_side_blind)."""
+    pbx.bridge_leave(bridge, transferer)
+    pbx.bridge_destroy(bridge)
+    pbx.hangup_request(transferer, 16, soft=True)
+    flows.gone(pbx, transferer, 16)
 
 
 async def atxfer(pbx: SimPbx, transferer: SimChannel, context: str, exten: str) -> None:
@@ -228,22 +240,34 @@ def complete_atxfer(pbx: SimPbx, state: Atxfer) -> None:
     pbx.connected_line(target, transferee.caller_num, transferee.caller_name)
 
 
-def cancel_atxfer(pbx: SimPbx, transferer: SimChannel) -> None:
-    """CancelAtxfer (atxferabort): the target's leg is hung up, the transferer is back with the caller."""
+def cancel_atxfer(pbx: SimPbx, transferer: SimChannel, *, by_code: bool = True) -> None:
+    """CancelAtxfer (atxferabort, *1 as DTMF on the transferer: no event says "cancelled"; recorded in
+    asterisk-22-batch3/attended_cancel): the transferer is back with the caller, then the Local pair and
+    the target's leg are hung up."""
     state = pbx.atxfers.pop(transferer.uniqueid, None)
     if state is None:
         raise SimActionError("No attended transfer in progress")
-    if state.one.uniqueid in pbx.channels:
-        pbx.bridge_leave(state.second, state.one)
-        flows.hangup(pbx, state.one, 16, by="ami")
+    if by_code:
+        for digit in "*1":
+            _dtmf(pbx, transferer, digit)
     pbx.bridge_leave(state.second, transferer)
-    pbx.bridge_destroy(state.second)
     pbx.bridge_enter(state.first, transferer)
-    transferer.held = False
-    pbx.emit("Unhold", "call,all", snapshot(transferer))
     pbx.emit("MusicOnHoldStop", "call,all", snapshot(state.transferee))
     if state.transferee.device == "PJSIP/trunk":
         pbx.set_trunk("INUSE")
+    transferer.held = False
+    pbx.emit("Unhold", "call,all", snapshot(transferer))
+    one, two = state.one, state.two
+    if one.uniqueid in pbx.channels:
+        pbx.bridge_leave(state.second, one)
+    pbx.bridge_destroy(state.second)
+    one.partner = two.partner = None  # the pair goes down here, in the recorded order
+    if two.uniqueid in pbx.channels:
+        pbx.hangup_request(two, 16)
+    if one.uniqueid in pbx.channels:
+        flows.gone(pbx, one, 16)
+    if two.uniqueid in pbx.channels:
+        flows.hangup(pbx, two, 16, by="ami")  # its bridge with the target dissolves: the target hangs up
     pbx.connected_line(transferer, state.transferee.caller_num, state.transferee.caller_name)
 
 
