@@ -30,10 +30,14 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class CallRinging:
+    """`outbound`: the extension's phone rings to place the call (click to dial); `caller` is then the
+    party it is about to call."""
+
     call_id: str
     extension: str
     caller: Party
     channel: str
+    outbound: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ class CallState:
         self._ext_channels: dict[str, set[str]] = {}
         self._gone: dict[str, None] = {}
         self._seq = 0
+        self.originating: dict[str, Party] = {}  # click to dial: call id -> the number it will dial
         self.aside: list[
             CallEvent
         ] = []  # events found deep in the bookkeeping, handed out with the next ones
@@ -229,6 +230,8 @@ class CallState:
                 out = self._start_ringing(call, chan)
             elif chan.state == UP:
                 out = self._answered(call, chan, adopting=adopting)
+        elif chan.state == RINGING and call.call_id in self.originating:
+            out = self._dialling_rings(call, chan)
         lines = self._line_from_channels(ext)
         return out + lines if lines else out
 
@@ -246,6 +249,15 @@ class CallState:
             call.consulting.add(ext)  # someone already talks with the caller and consults this extension
         shown = call.shown[ext] = self._caller_for(call, chan)
         return [CallRinging(call.call_id, ext, shown, chan.name)]
+
+    def _dialling_rings(self, call: Call, chan: Channel) -> list[CallEvent]:
+        """Click to dial rings the employee's phone first, as the call's own first channel: its pop names
+        the number the call will dial (the phone itself shows the Originate's caller id)."""
+        ext = chan.extension
+        assert ext is not None
+        dialled = call.dialled = self.originating.pop(call.call_id)
+        call.shown[ext] = dialled
+        return [CallRinging(call.call_id, ext, dialled, chan.name, outbound=True)]
 
     def _answered(self, call: Call, chan: Channel, *, adopting: bool) -> list[CallEvent]:
         ext = chan.extension

@@ -61,6 +61,7 @@ class Call:
     # party it handed over, and the first channel no longer speaks for it
     follows_line: set[str] = field(default_factory=set)  # extensions whose pop shows what their own phone
     # is connected to (the transferee, after a transfer made by the caller's side)
+    dialled: Party | None = None  # click to dial: the number the call was placed to
 
 
 @dataclass(frozen=True, slots=True)

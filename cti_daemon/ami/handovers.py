@@ -56,12 +56,16 @@ class Handovers(CallState):
         becomes the party every pop of the call shows, and the transferee's own pop follows its phone."""
         if transferer_uid != call.call_id:
             return NOTHING
-        number = msg.get("TransfereeCallerIDNum", "")
-        if number in UNKNOWN_IDS:
-            return NOTHING
-        call.caller = party(number, msg.get("TransfereeCallerIDName", ""))
-        call.caller_handed_over = True
         transferee = self.channels.get(msg.get("TransfereeUniqueid", ""))
+        number = msg.get("TransfereeCallerIDNum", "")
+        if call.dialled is not None and (transferee is None or transferee.extension is None):
+            # A clicked-to-dial outside party: Asterisk gave its leg the employee's own outbound caller id.
+            call.caller = call.dialled
+        elif number not in UNKNOWN_IDS:
+            call.caller = party(number, msg.get("TransfereeCallerIDName", ""))
+        else:
+            return NOTHING
+        call.caller_handed_over = True
         if transferee is not None and transferee.extension is not None:
             call.follows_line.add(transferee.extension)
         return self._identity_changes(call)

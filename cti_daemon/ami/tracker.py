@@ -20,6 +20,7 @@ from cti_daemon.ami.call_events import (
     CallTransferred,
     LineChanged,
     LineStatus,
+    Party,
     RingStopped,
     TransferMode,
 )
@@ -33,6 +34,7 @@ ENDED_UNSEEN = (0, "ended while the AMI link was down")
 _FAILED_DIAL = frozenset(
     {"BUSY", "NOANSWER", "CHANUNAVAIL", "CONGESTION", "DONTCALL", "TORTURE", "INVALIDARGS"}
 )
+_ORIGINATING_MEMORY = 1024
 _OFFLINE_CONTACT = frozenset({"removed", "unreachable", "unregistered", "rejected", "unknown"})
 
 
@@ -91,6 +93,13 @@ class CallTracker(Handovers):
     def line_view(self, extension: str) -> LineView | None:
         line = self.lines.lines().get(extension)
         return _line_view(extension, line) if line is not None else None
+
+    def expect_origination(self, call_id: str, number: str) -> None:
+        """Click to dial is about to Originate `call_id` (its ChannelId) to `number`: when the employee's
+        phone rings with it, its pop names that number; a transfer of the far end names it too."""
+        self.originating[call_id] = Party(number, "")
+        while len(self.originating) > _ORIGINATING_MEMORY:  # Originates that never rang
+            del self.originating[next(iter(self.originating))]
 
     def mark(self) -> int:
         """Take before asking Asterisk for its lists; give to `resync(since=...)`: news that arrives

@@ -148,10 +148,12 @@ class ScreenPopService:
         self._live.add(key)
         contact = (
             self._contacts.on_ring(event.call_id, event.extension, event.caller, ident)
-            if self._contacts
+            if self._contacts and not event.outbound  # an employee placing a call is no inbound contact
             else None
         )
         extra = contact.extra if contact is not None else None
+        if event.outbound:
+            extra = {"direction": "outbound"}
         if extra is not None and extra.get("contact", {}).get("purpose"):
             extra = {**extra, "purpose": extra["contact"]["purpose"]}  # reception's purpose beats the guess
         if employee_id is None:
@@ -181,6 +183,8 @@ class ScreenPopService:
                 identified=ident.identified,
                 customer_id=ident.customer.id if ident.customer else None,
             )
+        if event.outbound:
+            return  # the employee's own phone rings to place the call: the call rings nobody yet
         self._out.call_event(
             event="ringing",
             call_id=event.call_id,

@@ -191,3 +191,46 @@ def test_given_an_answered_call_when_it_ends_then_the_end_names_the_caller_and_t
         {"Event": "Hangup", **_chan("1.0", "1.0", "PJSIP/trunk-00000000", "6", CALLER.number), "Cause": "16"}
     )
     assert _calls(ended) == [CallEnded("1.0", 16, "", CALLER, "100")]
+
+
+def test_given_click_to_dial_when_the_employees_phone_rings_then_its_pop_names_the_number_dialled() -> None:
+    tracker = CallTracker(LineDirectory())
+    tracker.expect_origination("c2d-1", "+79035550101")
+    tracker.handle({"Event": "Newchannel", **_chan("c2d-1", "c2d-1", "PJSIP/201-00000014", "0", "201")})
+    rang = tracker.handle(
+        {"Event": "Newstate", **_chan("c2d-1", "c2d-1", "PJSIP/201-00000014", "5", "201", "Click2Call")}
+    )
+    assert _calls(rang) == [
+        CallRinging("c2d-1", "201", Party("+79035550101", ""), "PJSIP/201-00000014", outbound=True)
+    ]
+
+
+def test_given_a_clicked_to_dial_customer_when_the_employee_transfers_them_then_202_sees_the_customer() -> (
+    None
+):
+    tracker = CallTracker(LineDirectory())
+    tracker.expect_origination("c2d-2", "+79035550101")
+    employee = _chan("c2d-2", "c2d-2", "PJSIP/201-00000014", "5", "201", "Click2Call")
+    tracker.handle({"Event": "Newstate", **employee})
+    tracker.handle({"Event": "Newstate", **employee, "ChannelState": "6"})
+    # Asterisk gives the outbound leg the employee's own caller id (Dial guesses it from the connected line).
+    far = _chan("c2d-3", "c2d-2", "PJSIP/trunk-00000015", "6", "201", "Click2Call")
+    tracker.handle({"Event": "Newstate", **far})
+    transfer = {
+        "Event": "BlindTransfer",
+        "Result": "Success",
+        "TransfererChannel": employee["Channel"],
+        "TransfererUniqueid": "c2d-2",
+        "TransfereeChannel": far["Channel"],
+        "TransfereeUniqueid": "c2d-3",
+        "TransfereeLinkedid": "c2d-2",
+        "TransfereeCallerIDNum": "201",
+        "TransfereeCallerIDName": "Click2Call",
+        "Extension": "202",
+    }
+    assert _calls(tracker.handle(transfer)) == [
+        CallTransferred("c2d-2", "blind", "201", "202"),
+        RingStopped("c2d-2", "201", "transferred"),  # the employee's own pop has done its job
+    ]
+    rang = tracker.handle({"Event": "Newstate", **_chan("c2d-4", "c2d-2", "PJSIP/202-00000016", "5", "202")})
+    assert _calls(rang) == [CallRinging("c2d-2", "202", Party("+79035550101", ""), "PJSIP/202-00000016")]
