@@ -7,7 +7,7 @@ event that mentions it. List items (they carry an ActionID) are not live news.
 Transfers: BlindTransfer and AttendedTransfer events say so; a Redirect says nothing, so it is inferred
 (the caller, left by the extension that answered, dials another extension). An attended transfer made
 from a phone consults in a second call; when it completes, the target's legs join the transferred call and
-the target's pop is updated to show the real caller.
+the target's pop is updated to show the real caller. Transfers and pickups are handled in handovers.py.
 """
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cti_daemon.ami.call_events import (
-    CallerChanged,
     CallEvent,
-    CallTransferred,
     LineChanged,
     LineStatus,
     Party,
     RingStopped,
-    TransferMode,
 )
 from cti_daemon.ami.call_state import NOTHING, Msg, some
-from cti_daemon.ami.calls import Call, CallView, LineView, view_of
+from cti_daemon.ami.calls import CallView, LineView, view_of
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.handovers import Handovers
 from cti_daemon.ami.lines import Line, device_status, hint_status
@@ -255,85 +252,6 @@ class CallTracker(Handovers):
         if chan is None:
             return NOTHING
         return self._hangup(chan, (_int(msg.get("Cause", "0")), msg.get("Cause-txt", "")))
-
-    # --- transfers -----------------------------------------------------------------------------------
-    def _on_blind_transfer(self, msg: Msg) -> list[CallEvent]:
-        if msg.get("Result") != "Success":
-            return NOTHING
-        transferee = self.channels.get(msg.get("TransfereeUniqueid", ""))
-        call_id = transferee.linkedid if transferee is not None else msg.get("TransfereeLinkedid", "")
-        call = self.calls.get(call_id)
-        if call is None:
-            return NOTHING
-        target = msg.get("Extension", "")
-        to = target if self.directory.is_extension(target) else None
-        out = self._transferred(call, "blind", self._ext_of(msg, "Transferer"), to)
-        return out + self._handed_over_by_caller(call, msg, msg.get("TransfererUniqueid", ""))
-
-    def _on_attended_transfer(self, msg: Msg) -> list[CallEvent]:
-        if msg.get("Result") != "Success":
-            return NOTHING
-        call = self.calls.get(msg.get("TransfereeLinkedid") or msg.get("OrigTransfererLinkedid", ""))
-        if call is None:
-            return NOTHING
-        by = self._ext_of(msg, "OrigTransferer") or self._ext_of(msg, "SecondTransferer")
-        consult = self.calls.get(msg.get("SecondTransfererLinkedid", "")) or call
-        to = self._ext_of(msg, "TransferTarget") or self._consulted(consult, by, msg)
-        out = self._transferred(call, "attended", by, to)
-        call.consulting.discard(to or "")
-        consult.consulting.discard(to or "")
-        if to is not None and to not in consult.ringing:  # a blonde transfer's target still rings
-            call.talking.add(to)
-            if to not in call.answered:
-                call.answered.append(to)
-            call.transfer_to = None
-        if to is not None and consult is not call:
-            # The consultation's target joins the transferred call (Asterisk moves its linkedid too);
-            # its pop, opened for the consultation, now shows the real caller.
-            for uid in list(self._ext_channels.get(to, ())):
-                chan = self.channels[uid]
-                if chan.linkedid == consult.call_id:
-                    self._move(chan, call.call_id)
-            real = self._caller_for(call, None)
-            if consult.shown.get(to) not in (None, real):
-                consult.shown[to] = real
-                out.append(CallerChanged(consult.call_id, real, (to,)))
-            call.shown[to] = real
-            out.extend(self._line_from_channels(to))
-        return out + self._handed_over_by_caller(call, msg, msg.get("OrigTransfererUniqueid", ""))
-
-    def _consulted(self, consult: Call, by: str | None, msg: Msg) -> str | None:
-        """The target when Asterisk does not name it as an extension's channel (a Local channel, a bridge, or
-        nothing at all in a blonde transfer): the consulted extension that talks, else the one that rings
-        (the transferer hung up before the target answered). Never the transferer or the transferee."""
-        transferee = self._ext_of(msg, "Transferee")
-        talking = [ext for ext in consult.answered if ext in consult.talking and ext not in (by, transferee)]
-        ringing = [ext for ext in consult.ringing if ext not in (by, transferee)]
-        found = talking or ringing
-        return found[-1] if found else None
-
-    def _transferred(self, call: Call, mode: TransferMode, by: str | None, to: str | None) -> list[CallEvent]:
-        out: list[CallEvent] = [CallTransferred(call.call_id, mode, by, to)]
-        call.transfer_to = to or "?"
-        if by is not None and (by in call.shown or by in call.talking):
-            call.talking.discard(by)
-            call.ringing.pop(by, None)
-            out.append(RingStopped(call.call_id, by, "transferred"))
-        return out
-
-    def _detect_redirect(self, call: Call, to: str) -> list[CallEvent]:
-        """A Redirect emits no transfer event: the caller just dials another extension after the one
-        that answered has gone. That, and no transfer announced, is a redirect."""
-        if call.transfer_to is not None or call.talking or not call.answered or to in call.ringing:
-            return NOTHING
-        return self._transferred(call, "redirect", call.answered[-1], to)
-
-    def _ext_of(self, msg: Msg, prefix: str) -> str | None:
-        chan = self.channels.get(msg.get(f"{prefix}Uniqueid", ""))
-        if chan is not None:
-            return chan.extension
-        name = msg.get(f"{prefix}Channel")
-        return self.directory.extension_of_channel(name) if name else None
 
     # --- lines ---------------------------------------------------------------------------------------
     def _on_devicestate(self, msg: Msg) -> list[CallEvent]:
