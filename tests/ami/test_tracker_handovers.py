@@ -234,3 +234,26 @@ def test_given_a_clicked_to_dial_customer_when_the_employee_transfers_them_then_
     ]
     rang = tracker.handle({"Event": "Newstate", **_chan("c2d-4", "c2d-2", "PJSIP/202-00000016", "5", "202")})
     assert _calls(rang) == [CallRinging("c2d-2", "202", Party("+79035550101", ""), "PJSIP/202-00000016")]
+
+
+def test_given_a_consultation_that_did_not_answer_when_its_leg_hangs_up_then_one_dismissal_only() -> None:
+    tracker = CallTracker(LineDirectory())
+    trunk = _ringing_at_100(tracker)
+    tracker.handle({"Event": "Newstate", **_chan("1.1", "1.0", "PJSIP/100-00000001", "6", "100")})
+    leg = _chan("1.3", "1.0", "PJSIP/201-00000003", "5", "201")
+    tracker.handle({"Event": "Newstate", **leg})
+    no_answer = tracker.handle({"Event": "DialEnd", **trunk, **_dest(leg), "DialStatus": "NOANSWER"})
+    gone = tracker.handle({"Event": "Hangup", **leg, "Cause": "16", "Cause-txt": "Normal Clearing"})
+    assert [e for e in _calls(no_answer + gone) if isinstance(e, RingStopped)] == [
+        RingStopped("1.0", "201", "answered_elsewhere")  # the transferer still talks with the caller
+    ]
+
+
+def test_given_a_ring_group_loser_that_rang_after_the_answer_then_it_is_answered_elsewhere() -> None:
+    tracker = CallTracker(LineDirectory())
+    _ringing_at_100(tracker)
+    tracker.handle({"Event": "Newstate", **_chan("1.1", "1.0", "PJSIP/100-00000001", "6", "100")})
+    late = _chan("1.3", "1.0", "PJSIP/201-00000003", "5", "201")
+    tracker.handle({"Event": "Newstate", **late})
+    gone = tracker.handle({"Event": "Hangup", **late, "Cause": "26", "Cause-txt": "Answered elsewhere"})
+    assert _calls(gone) == [RingStopped("1.0", "201", "answered_elsewhere")]
