@@ -191,7 +191,8 @@ class CallState:
             if not self._ext_channels.get(ext, True):
                 del self._ext_channels[ext]
             reason: DismissReason = "answered_elsewhere" if cause[0] == 26 else "ended"
-            if ext in call.consulting and not self._ext_in(call, ext):
+            # Cause 26: a ring group's loser that only began to ring after the winner answered.
+            if ext in call.consulting and cause[0] != 26 and not self._ext_in(call, ext):
                 reason = "transfer_cancelled"
                 out.extend(self._consultation_ended(call, ext))
             out.extend(self._stop_ringing(call, chan, reason))
@@ -209,7 +210,7 @@ class CallState:
         only by the target's hangup): its pop, opened for the consultation, must close; the call was not
         its to take."""
         call.consulting.discard(ext)
-        if ext in call.ringing:
+        if ext in call.ringing or ext not in call.talking:
             return NOTHING  # still ringing: _stop_ringing closes it, with the same reason
         call.talking.discard(ext)
         if ext in call.answered:
