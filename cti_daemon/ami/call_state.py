@@ -99,9 +99,10 @@ class CallState:
                 chan.raw_ids = raw
                 chan.caller = party(raw[0], raw[1])
                 chan.connected = party(raw[2], raw[3], connected=True)
-                call = self.calls[chan.linkedid]
-                if chan.uniqueid == chan.linkedid and not call.caller_handed_over:
-                    call.caller = chan.caller = merged_caller(call.caller, chan.caller)
+                if chan.uniqueid == chan.linkedid:
+                    call = self.calls[chan.linkedid]
+                    if not call.caller_handed_over:
+                        call.caller = chan.caller = merged_caller(call.caller, chan.caller)
         return chan, old
 
     def _move(self, chan: Channel, linkedid: str, *, quiet: bool = False) -> None:
