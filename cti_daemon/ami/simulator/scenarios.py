@@ -9,6 +9,7 @@
 | staff busy: a blind transfer to a phone already in a call | (no recording: 486 Busy, cause 17) |
 | pickup (**100), group_pickup (*8) | asterisk-22-batch3/directed_pickup, group_pickup |
 | caller_side_transfer: 201 calls 202 and transfers 202 to 203 | asterisk-22-batch3/caller_side_blind |
+| caller_side_attended: the same, attended (Atxfer), completed by 201 hanging up | caller_side_attended |
 | attended_cancel: reception consults 201, then cancels | asterisk-22-batch3/attended_cancel |
 
 The timings are the recordings'; `speed` scales them (tests run at 0.01).
@@ -282,6 +283,10 @@ async def _caller_side_transfer(pbx: SimPbx, _call: InboundCall) -> None:
     await caller_transfers.caller_side_blind(pbx)
 
 
+async def _caller_side_attended(pbx: SimPbx, _call: InboundCall) -> None:
+    await caller_transfers.caller_side_attended(pbx)
+
+
 async def attended_cancel(pbx: SimPbx, call: InboundCall) -> None:
     """attended_cancel: reception answers, consults 201 (Atxfer), 2 s after 201 answered cancels
     (CancelAtxfer): back with the caller, who hangs up 8 s later."""
@@ -313,6 +318,11 @@ SCENARIOS.update(
             "201 calls 202, then 201 blind-transfers 202 to 203",
             _caller_side_transfer,
             "asterisk-22-batch3/caller_side_blind",
+        ),
+        "caller_side_attended": Scenario(
+            "201 calls 202, then 201 consults 203 (Atxfer) and hangs up: 202 is with 203",
+            _caller_side_attended,
+            "asterisk-22-batch3/caller_side_attended",
         ),
         "attended_cancel": Scenario(
             "reception consults 201, then cancels: back with the caller",
