@@ -155,6 +155,9 @@ async def test_given_201_picks_up_the_call_ringing_at_100_then_201_answers_with_
         assert answered.payload["extension"] == "201" and answered.payload["employee_id"] == "e-201"
         pop = await agents.wait_for("cti/agents/e-201/popup", type="popup")
         assert pop.payload["call_id"] == call_id and pop.payload["caller"]["raw"] == "+79161234567"
+        rung = await agents.wait_for("cti/agents/e-100/popup", type="popup")
+        for key in ("identified", "customer", "contact_id"):  # the caller's card, as 100 had it
+            assert pop.payload[key] == rung.payload[key], key
         dismiss = await agents.wait_for("cti/agents/e-100/popup", type="dismiss")
         assert dismiss.payload["reason"] == "answered_elsewhere" and dismiss.payload["call_id"] == call_id
         # The picker's own short call (dialling **100) is not a call that ended "merged into" another.
