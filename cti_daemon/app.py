@@ -207,6 +207,7 @@ class Daemon:
             news=self.pbx_news,
             context=routing.attended_transfer_context,
             confirm_s=routing.transfer_confirm_s,
+            announce=self.tracker.expect_origination,
         )
         self.health = HealthProbe(
             [

@@ -143,3 +143,85 @@ async def test_given_a_blind_transfer_then_201s_pop_shows_the_original_caller(
         )
         transferred = await agents.wait_for("cti/calls/1795423965.8", event="transferred")
         assert transferred.payload["mode"] == "blind"
+
+
+async def test_given_201_picks_up_the_call_ringing_at_100_then_201_answers_with_the_callers_card(
+    broker: LocalBroker, store_with_sip_phones: str
+) -> None:
+    call_id = "1796606368.0"
+    async with _replayed("asterisk-22-batch3/directed_pickup", broker, store_with_sip_phones) as agents:
+        ended = await agents.wait_for(f"cti/calls/{call_id}", event="ended")
+        answered = await agents.wait_for(f"cti/calls/{call_id}", event="answered")
+        assert answered.payload["extension"] == "201" and answered.payload["employee_id"] == "e-201"
+        pop = await agents.wait_for("cti/agents/e-201/popup", type="popup")
+        assert pop.payload["call_id"] == call_id and pop.payload["caller"]["raw"] == "+79161234567"
+        rung = await agents.wait_for("cti/agents/e-100/popup", type="popup")
+        for key in ("identified", "customer", "contact_id"):  # the caller's card, as 100 had it
+            assert pop.payload[key] == rung.payload[key], key
+        dismiss = await agents.wait_for("cti/agents/e-100/popup", type="dismiss")
+        assert dismiss.payload["reason"] == "answered_elsewhere" and dismiss.payload["call_id"] == call_id
+        # The picker's own short call (dialling **100) is not a call that ended "merged into" another.
+        assert not [m for m in agents.messages if m.topic == "cti/calls/1796606370.2"]
+        # The end keeps the call's parties.
+        assert ended.payload["from"] == "+79161234567" and ended.payload["to"] == "201"
+
+
+async def test_given_202_picks_up_with_star8_then_202_answers_and_100_is_dismissed(
+    broker: LocalBroker, store_with_sip_phones: str
+) -> None:
+    call_id = "1796606385.3"
+    async with _replayed("asterisk-22-batch3/group_pickup", broker, store_with_sip_phones) as agents:
+        await agents.wait_for(f"cti/calls/{call_id}", event="ended")
+        answered = await agents.wait_for(f"cti/calls/{call_id}", event="answered")
+        assert answered.payload["extension"] == "202"
+        pop = await agents.wait_for("cti/agents/e-202/popup", type="popup")
+        assert pop.payload["caller"]["raw"] == "+79161234567"
+        dismiss = await agents.wait_for("cti/agents/e-100/popup", type="dismiss")
+        assert dismiss.payload["reason"] == "answered_elsewhere"
+
+
+async def test_given_the_caller_201_blind_transfers_202_to_203_then_203_sees_202_and_202_sees_203(
+    broker: LocalBroker, store_with_sip_phones: str
+) -> None:
+    call_id = "1796606401.6"
+    async with _replayed("asterisk-22-batch3/caller_side_blind", broker, store_with_sip_phones) as agents:
+        ended = await agents.wait_for(f"cti/calls/{call_id}", event="ended")
+        pop = await agents.wait_for("cti/agents/e-203/popup", type="popup")
+        assert pop.payload["caller"]["raw"] == "202" and pop.payload["caller"]["name"] == "Staff 202"
+        update_ = await agents.wait_for("cti/agents/e-202/popup", type="update", call_id=call_id)
+        assert update_.payload["caller"]["raw"] == "203"
+        assert ended.payload["from"] == "202" and ended.payload["to"] == "203"
+
+
+async def test_given_the_caller_201_attended_transfers_202_to_203_then_both_pops_show_the_other(
+    broker: LocalBroker, store_with_sip_phones: str
+) -> None:
+    call_id = "1796606419.9"
+    async with _replayed("asterisk-22-batch3/caller_side_attended", broker, store_with_sip_phones) as agents:
+        await agents.wait_for(f"cti/calls/{call_id}", event="ended")
+        to_203 = await agents.wait_for("cti/agents/e-203/popup", type="update", call_id=call_id)
+        assert to_203.payload["caller"]["raw"] == "202"
+        to_202 = await agents.wait_for("cti/agents/e-202/popup", type="update", call_id=call_id)
+        assert to_202.payload["caller"]["raw"] == "203"
+
+
+async def test_given_100_hangs_up_while_201_still_rings_then_the_transfer_names_201(
+    broker: LocalBroker, store_with_sip_phones: str
+) -> None:
+    call_id = "1796606463.19"
+    async with _replayed("asterisk-22-batch3/blonde_transfer", broker, store_with_sip_phones) as agents:
+        transferred = await agents.wait_for(f"cti/calls/{call_id}", event="transferred")
+        assert transferred.payload["mode"] == "attended"
+        assert transferred.payload["to"] == "201" and transferred.payload["extension"] == "201"
+
+
+async def test_given_an_attended_transfer_cancelled_then_the_consulted_201_is_dismissed(
+    broker: LocalBroker, store_with_sip_phones: str
+) -> None:
+    call_id = "1796606441.14"
+    async with _replayed("asterisk-22-batch3/attended_cancel", broker, store_with_sip_phones) as agents:
+        dismiss = await agents.wait_for("cti/agents/e-201/popup", type="dismiss")
+        assert dismiss.payload["reason"] == "transfer_cancelled" and dismiss.payload["call_id"] == call_id
+        ended = await agents.wait_for(f"cti/calls/{call_id}", event="ended")
+        assert ended.payload["to"] == "100" and ended.payload["employee_id"] == "e-100"
+        assert "e-100" not in _pops(agents, "dismiss")

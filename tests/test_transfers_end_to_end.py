@@ -140,7 +140,7 @@ async def test_given_an_attended_transfer_when_201_answers_and_it_is_completed_t
     assert notice.payload["mode"] == "attended" and "100 speaks to you first" in notice.payload["text"]
 
 
-async def test_given_an_attended_transfer_answered_by_201_when_cancelled_then_the_caller_is_back_with_100(
+async def test_given_an_answered_attended_transfer_when_cancelled_then_100_has_the_caller_and_201_no_pop(
     desk: Desk,
 ) -> None:
     api, pbx = desk.api, desk.sim.pbx
@@ -163,13 +163,16 @@ async def test_given_an_attended_transfer_answered_by_201_when_cancelled_then_th
     assert view["talking"] == ["100"] and view["ringing"] == []
     await desk.line_becomes("201", "ready")
     assert desk.statuses("100")[-1] == "talking"
+    # 201's pop, opened for the consultation, closes: the call was not 201's to take.
+    closed = await desk.agents.wait_for("cti/agents/e-201/popup", type="dismiss", call_id=call.call_id)
+    assert closed.payload["reason"] == "transfer_cancelled"
     # Over: the call can be transferred again.
     pbx.endpoints["202"].answer_after_s = None
     status, again = await api.post(f"/api/v1/calls/{call.call_id}/transfer", json={"to_extension": "202"})
     assert status == 201 and again["status"] == "ringback"
 
 
-async def test_given_click_to_dial_from_201_to_100_then_201_rings_first_then_100_as_in_the_recording(
+async def test_given_click_to_dial_from_201_to_100_then_201_rings_first_naming_100_then_100_rings(
     desk: Desk,
 ) -> None:
     api, pbx = desk.api, desk.sim.pbx
@@ -189,7 +192,10 @@ async def test_given_click_to_dial_from_201_to_100_then_201_rings_first_then_100
     assert pop.payload["caller"]["raw"] == "201"
     await desk.line_becomes("100", "talking")
     assert desk.statuses("201")[-2:] == ["ringing", "talking"]
-    assert not desk.agents.on("cti/agents/e-201/popup"), "the one who dials gets no pop"
+    # The one who dials has a pop naming the number dialled, an outbound call: no contact of the journal.
+    own = await desk.agents.wait_for("cti/agents/e-201/popup", type="popup", call_id=call_id)
+    assert own.payload["caller"]["raw"] == "100" and own.payload["direction"] == "outbound"
+    assert own.payload["contact_id"] is None
     _, call = await api.get(f"/api/v1/calls/{call_id}")
     assert call["talking"] == ["100"] and call["caller"]["number"] == "201"
 

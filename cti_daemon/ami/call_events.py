@@ -15,7 +15,8 @@ class LineStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-DismissReason = Literal["answered_elsewhere", "answered", "ended", "transferred"]
+# transfer_cancelled: the pop of an attended transfer's target whose consultation ended without the transfer.
+DismissReason = Literal["answered_elsewhere", "answered", "ended", "transferred", "transfer_cancelled"]
 TransferMode = Literal["blind", "attended", "redirect"]
 
 
@@ -29,10 +30,14 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class CallRinging:
+    """`outbound`: the extension's phone rings to place the call (click to dial); `caller` is then the
+    party it is about to call."""
+
     call_id: str
     extension: str
     caller: Party
     channel: str
+    outbound: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +75,15 @@ class CallTransferred:
 
 @dataclass(frozen=True, slots=True)
 class CallEnded:
+    """`caller` and `extension` are the call's parties at its end (the caller, or after a transfer made by
+    the caller's own side, the party it handed over; the extension that took the call last, else the last
+    one it rang), so the end says who talked, as ringing and answered do."""
+
     call_id: str
     cause: int
     cause_text: str
+    caller: Party | None = None
+    extension: str | None = None
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -62,6 +62,7 @@ class CallState:
         self._ext_channels: dict[str, set[str]] = {}
         self._gone: dict[str, None] = {}
         self._seq = 0
+        self.originating: dict[str, Party] = {}  # click to dial: call id -> the number it will dial
         self.aside: list[
             CallEvent
         ] = []  # events found deep in the bookkeeping, handed out with the next ones
@@ -87,7 +88,7 @@ class CallState:
         else:
             old = chan.state
             linkedid = msg.get(k_linked)
-            if linkedid and linkedid != chan.linkedid:
+            if linkedid and linkedid not in (chan.linkedid, chan.stale_linkedid):
                 self._move(chan, linkedid)
         chan.seq = self._seq
         chan.state = msg.get(k_state, chan.state)
@@ -100,19 +101,30 @@ class CallState:
                 chan.connected = party(raw[2], raw[3], connected=True)
                 if chan.uniqueid == chan.linkedid:
                     call = self.calls[chan.linkedid]
-                    call.caller = chan.caller = merged_caller(call.caller, chan.caller)
+                    if not call.caller_handed_over:
+                        call.caller = chan.caller = merged_caller(call.caller, chan.caller)
         return chan, old
 
-    def _move(self, chan: Channel, linkedid: str) -> None:
+    def _move(self, chan: Channel, linkedid: str, *, quiet: bool = False) -> None:
         """Asterisk moved the channel to another call (a new linkedid, after a transfer). A call left with no
-        channel was merged into the other one: its id ends."""
+        channel was merged into the other one: its id ends (`quiet`: silently, it was never a call of its
+        own to anyone, as a picker's way to the call it picks up)."""
         old = self.calls.get(chan.linkedid)
         self._leave(chan)
         self._join(chan, linkedid)
         if old is not None and not old.channels and self.calls.get(old.call_id) is old:
             del self.calls[old.call_id]
-            self.aside.extend(RingStopped(old.call_id, ext, "ended") for ext in old.ringing)
-            self.aside.append(CallEnded(old.call_id, 0, f"merged into call {linkedid}"))
+            if not quiet:
+                self.aside.extend(RingStopped(old.call_id, ext, "ended") for ext in old.ringing)
+                self.aside.append(self._ended(old, (0, f"merged into call {linkedid}")))
+
+    def _ended(self, call: Call, cause: tuple[int, str]) -> CallEnded:
+        caller = call.caller if call.caller is not None else next(iter(call.shown.values()), None)
+        last_rung = next(reversed(call.shown), None) if call.shown else None
+        extension = call.answered[-1] if call.answered else last_rung
+        if caller is not None and not (caller.number or caller.name):
+            caller = None
+        return CallEnded(call.call_id, cause[0], cause[1], caller, extension)
 
     def _join(self, chan: Channel, linkedid: str) -> None:
         chan.linkedid = linkedid
@@ -180,6 +192,10 @@ class CallState:
             if not self._ext_channels.get(ext, True):
                 del self._ext_channels[ext]
             reason: DismissReason = "answered_elsewhere" if cause[0] == 26 else "ended"
+            # Cause 26: a ring group's loser that only began to ring after the winner answered.
+            if ext in call.consulting and cause[0] != 26 and not self._ext_in(call, ext):
+                reason = "transfer_cancelled"
+                out.extend(self._consultation_ended(call, ext))
             out.extend(self._stop_ringing(call, chan, reason))
             if ext in call.talking and not self._ext_up_in(call, ext):
                 call.talking.discard(ext)
@@ -187,9 +203,23 @@ class CallState:
         if not call.channels:
             del self.calls[call.call_id]
             out.extend(RingStopped(call.call_id, ringing_ext, "ended") for ringing_ext in call.ringing)
-            code, text = call.end_cause
-            out.append(CallEnded(call.call_id, code, text))
+            out.append(self._ended(call, call.end_cause))
         return out
+
+    def _consultation_ended(self, call: Call, ext: str) -> list[CallEvent]:
+        """An attended transfer's target left before the transfer was made (cancelled: Asterisk says so
+        only by the target's hangup): its pop, opened for the consultation, must close; the call was not
+        its to take."""
+        call.consulting.discard(ext)
+        if ext in call.ringing or ext not in call.talking:
+            return NOTHING  # still ringing: _stop_ringing closes it, with the same reason
+        call.talking.discard(ext)
+        if ext in call.answered:
+            call.answered.remove(ext)
+        return [RingStopped(call.call_id, ext, "transfer_cancelled")] if ext in call.shown else NOTHING
+
+    def _ext_in(self, call: Call, ext: str) -> bool:
+        return any(self.channels[uid].linkedid == call.call_id for uid in self._ext_channels.get(ext, ()))
 
     def _changed(self, chan: Channel, *, adopting: bool) -> list[CallEvent]:
         """An extension channel's state changed (or we just learnt of it)."""
@@ -202,6 +232,8 @@ class CallState:
                 out = self._start_ringing(call, chan)
             elif chan.state == UP:
                 out = self._answered(call, chan, adopting=adopting)
+        elif chan.state == RINGING and call.call_id in self.originating:
+            out = self._dialling_rings(call, chan)
         lines = self._line_from_channels(ext)
         return out + lines if lines else out
 
@@ -215,8 +247,19 @@ class CallState:
             ringing.add(chan.uniqueid)  # a second device of the same line: still one pop
             return NOTHING
         call.ringing[ext] = {chan.uniqueid}
+        if call.talking - {ext} and call.transfer_to is None:
+            call.consulting.add(ext)  # someone already talks with the caller and consults this extension
         shown = call.shown[ext] = self._caller_for(call, chan)
         return [CallRinging(call.call_id, ext, shown, chan.name)]
+
+    def _dialling_rings(self, call: Call, chan: Channel) -> list[CallEvent]:
+        """Click to dial rings the employee's phone first, as the call's own first channel: its pop names
+        the number the call will dial (the phone itself shows the Originate's caller id)."""
+        ext = chan.extension
+        assert ext is not None
+        dialled = call.dialled = self.originating.pop(call.call_id)
+        call.shown[ext] = dialled
+        return [CallRinging(call.call_id, ext, dialled, chan.name, outbound=True)]
 
     def _answered(self, call: Call, chan: Channel, *, adopting: bool) -> list[CallEvent]:
         ext = chan.extension
@@ -250,7 +293,9 @@ class CallState:
         if ringing:
             return NOTHING  # another device of this line still rings
         del call.ringing[ext]
-        return [RingStopped(call.call_id, ext, "answered_elsewhere" if call.talking else reason)]
+        if call.talking and reason != "transfer_cancelled":
+            reason = "answered_elsewhere"
+        return [RingStopped(call.call_id, ext, reason)]
 
     def _identity_changes(self, call: Call) -> list[CallEvent]:
         """Pops follow the caller's identity: a NewCallerid on the first channel, or, in a call adopted
@@ -259,7 +304,10 @@ class CallState:
         for ext, shown in call.shown.items():
             if ext not in call.ringing and ext not in call.talking:
                 continue
-            now = call.caller if call.caller is not None else self._shown_by_phone(call, ext, shown)
+            if ext in call.follows_line or call.caller is None:
+                now = self._shown_by_phone(call, ext, shown)
+            else:
+                now = call.caller
             if now != shown:
                 changed.setdefault(now, []).append(ext)
         out: list[CallEvent] = []

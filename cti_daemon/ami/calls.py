@@ -33,6 +33,9 @@ class Channel:
     seq: int = 0  # the tracker's message count at the last news about this channel (resync uses it)
     born: int = 0  # the tracker's message count when the channel was first seen
     raw_ids: tuple[str, str, str, str] = ("", "", "", "")  # caller and connected line as last sent
+    # A pickup moves the picker's channel into the picked call before Asterisk says so: its events keep
+    # naming its own former linkedid for a while, which must not move it back.
+    stale_linkedid: str | None = None
 
     @property
     def origin(self) -> bool:
@@ -52,6 +55,13 @@ class Call:
     transfer_to: str | None = None  # a transfer announced or detected, until its target answers ("?":
     # to somewhere that is not an extension)
     end_cause: tuple[int, str] | None = None
+    consulting: set[str] = field(default_factory=set)  # extensions rung while another talks: an attended
+    # transfer's target, until the transfer completes or the consultation ends
+    caller_handed_over: bool = False  # the caller's own side transferred the call: `caller` is now the
+    # party it handed over, and the first channel no longer speaks for it
+    follows_line: set[str] = field(default_factory=set)  # extensions whose pop shows what their own phone
+    # is connected to (the transferee, after a transfer made by the caller's side)
+    dialled: Party | None = None  # click to dial: the number the call was placed to
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ event that mentions it. List items (they carry an ActionID) are not live news.
 Transfers: BlindTransfer and AttendedTransfer events say so; a Redirect says nothing, so it is inferred
 (the caller, left by the extension that answered, dials another extension). An attended transfer made
 from a phone consults in a second call; when it completes, the target's legs join the transferred call and
-the target's pop is updated to show the real caller.
+the target's pop is updated to show the real caller. Transfers and pickups are handled in handovers.py.
 """
 
 from __future__ import annotations
@@ -15,18 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cti_daemon.ami.call_events import (
-    CallerChanged,
     CallEvent,
-    CallTransferred,
     LineChanged,
     LineStatus,
+    Party,
     QueueMembership,
     RingStopped,
-    TransferMode,
 )
-from cti_daemon.ami.call_state import NOTHING, CallState, Msg, some
-from cti_daemon.ami.calls import Call, CallView, LineView, view_of
+from cti_daemon.ami.call_state import NOTHING, Msg, some
+from cti_daemon.ami.calls import CallView, LineView, view_of
 from cti_daemon.ami.directory import LineDirectory
+from cti_daemon.ami.handovers import Handovers
 from cti_daemon.ami.lines import Line, device_status, hint_status
 from cti_daemon.ami.queue_members import member_device, membership
 
@@ -34,10 +33,11 @@ ENDED_UNSEEN = (0, "ended while the AMI link was down")
 _FAILED_DIAL = frozenset(
     {"BUSY", "NOANSWER", "CHANUNAVAIL", "CONGESTION", "DONTCALL", "TORTURE", "INVALIDARGS"}
 )
+_ORIGINATING_MEMORY = 1024
 _OFFLINE_CONTACT = frozenset({"removed", "unreachable", "unregistered", "rejected", "unknown"})
 
 
-class CallTracker(CallState):
+class CallTracker(Handovers):
     """`handle(msg) -> list[CallEvent]` for every live AMI event; read-only views; resync from lists."""
 
     def __init__(self, directory: LineDirectory) -> None:
@@ -56,6 +56,7 @@ class CallTracker(CallState):
             "Hold": self._on_snapshot,
             "Unhold": self._on_snapshot,
             "Rename": self._on_rename,
+            "Pickup": self._on_pickup,
             "Hangup": self._on_hangup,
             "BlindTransfer": self._on_blind_transfer,
             "AttendedTransfer": self._on_attended_transfer,
@@ -95,6 +96,13 @@ class CallTracker(CallState):
     def line_view(self, extension: str) -> LineView | None:
         line = self.lines.lines().get(extension)
         return _line_view(extension, line) if line is not None else None
+
+    def expect_origination(self, call_id: str, number: str) -> None:
+        """Click to dial is about to Originate `call_id` (its ChannelId) to `number`: when the employee's
+        phone rings with it, its pop names that number; a transfer of the far end names it too."""
+        self.originating[call_id] = Party(number, "")
+        while len(self.originating) > _ORIGINATING_MEMORY:  # Originates that never rang
+            del self.originating[next(iter(self.originating))]
 
     def mark(self) -> int:
         """Take before asking Asterisk for its lists; give to `resync(since=...)`: news that arrives
@@ -232,10 +240,12 @@ class CallTracker(CallState):
     def _on_dialend(self, msg: Msg) -> list[CallEvent]:
         out = self._on_dial(msg)
         dest = self.channels.get(msg.get("DestUniqueid", ""))
+        status = msg.get("DialStatus", "")
+        if dest is not None and dest.extension is not None and status == "ANSWER":
+            out = out + self._pickup_by_dialend(msg, dest)
         if dest is None or dest.extension is None or dest.origin:
             return out
         call = self.calls[dest.linkedid]
-        status = msg.get("DialStatus", "")
         if status == "ANSWER":
             return out + self._answered(call, dest, adopting=False)
         if status in _FAILED_DIAL:  # CANCEL waits for the Hangup: its cause says "answered elsewhere"
@@ -256,79 +266,14 @@ class CallTracker(CallState):
             self._set_bridge(chan, None)
         return out
 
+    def _on_pickup(self, msg: Msg) -> list[CallEvent]:
+        return self._on_snapshot(msg) + self._pickup(msg)
+
     def _on_hangup(self, msg: Msg) -> list[CallEvent]:
         chan = self.channels.get(msg.get("Uniqueid", ""))
         if chan is None:
             return NOTHING
         return self._hangup(chan, (_int(msg.get("Cause", "0")), msg.get("Cause-txt", "")))
-
-    # --- transfers -----------------------------------------------------------------------------------
-    def _on_blind_transfer(self, msg: Msg) -> list[CallEvent]:
-        if msg.get("Result") != "Success":
-            return NOTHING
-        transferee = self.channels.get(msg.get("TransfereeUniqueid", ""))
-        call_id = transferee.linkedid if transferee is not None else msg.get("TransfereeLinkedid", "")
-        call = self.calls.get(call_id)
-        if call is None:
-            return NOTHING
-        target = msg.get("Extension", "")
-        to = target if self.directory.is_extension(target) else None
-        return self._transferred(call, "blind", self._ext_of(msg, "Transferer"), to)
-
-    def _on_attended_transfer(self, msg: Msg) -> list[CallEvent]:
-        if msg.get("Result") != "Success":
-            return NOTHING
-        call = self.calls.get(msg.get("TransfereeLinkedid") or msg.get("OrigTransfererLinkedid", ""))
-        if call is None:
-            return NOTHING
-        by = self._ext_of(msg, "OrigTransferer") or self._ext_of(msg, "SecondTransferer")
-        consult = self.calls.get(msg.get("SecondTransfererLinkedid", "")) or call
-        to = self._ext_of(msg, "TransferTarget")
-        if to is None:  # Asterisk names the target only when it is a channel, not a bridge
-            to = next((ext for ext in consult.answered if ext in consult.talking and ext != by), None)
-        out = self._transferred(call, "attended", by, to)
-        if to is not None:
-            call.talking.add(to)
-            if to not in call.answered:
-                call.answered.append(to)
-            call.transfer_to = None
-        if to is not None and consult is not call:
-            # The consultation's target joins the transferred call (Asterisk moves its linkedid too);
-            # its pop, opened for the consultation, now shows the real caller.
-            for uid in list(self._ext_channels.get(to, ())):
-                chan = self.channels[uid]
-                if chan.linkedid == consult.call_id:
-                    self._move(chan, call.call_id)
-            real = self._caller_for(call, None)
-            if consult.shown.get(to) not in (None, real):
-                consult.shown[to] = real
-                out.append(CallerChanged(consult.call_id, real, (to,)))
-            call.shown[to] = real
-            out.extend(self._line_from_channels(to))
-        return out
-
-    def _transferred(self, call: Call, mode: TransferMode, by: str | None, to: str | None) -> list[CallEvent]:
-        out: list[CallEvent] = [CallTransferred(call.call_id, mode, by, to)]
-        call.transfer_to = to or "?"
-        if by is not None and (by in call.shown or by in call.talking):
-            call.talking.discard(by)
-            call.ringing.pop(by, None)
-            out.append(RingStopped(call.call_id, by, "transferred"))
-        return out
-
-    def _detect_redirect(self, call: Call, to: str) -> list[CallEvent]:
-        """A Redirect emits no transfer event: the caller just dials another extension after the one
-        that answered has gone. That, and no transfer announced, is a redirect."""
-        if call.transfer_to is not None or call.talking or not call.answered or to in call.ringing:
-            return NOTHING
-        return self._transferred(call, "redirect", call.answered[-1], to)
-
-    def _ext_of(self, msg: Msg, prefix: str) -> str | None:
-        chan = self.channels.get(msg.get(f"{prefix}Uniqueid", ""))
-        if chan is not None:
-            return chan.extension
-        name = msg.get(f"{prefix}Channel")
-        return self.directory.extension_of_channel(name) if name else None
 
     # --- lines ---------------------------------------------------------------------------------------
     def _on_devicestate(self, msg: Msg) -> list[CallEvent]:

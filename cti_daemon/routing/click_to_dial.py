@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,6 +81,7 @@ class ClickToDial:
         context: str,
         confirm_s: float,
         ring_s: float = 20.0,
+        announce: Callable[[str, str], None] | None = None,
     ) -> None:
         self._link = link
         self._views = views
@@ -89,6 +90,7 @@ class ClickToDial:
         self._context = context
         self._confirm_s = confirm_s
         self._ring_s = ring_s
+        self._announce = announce  # (call id, number): the tracker, so the employee's pop names the number
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def dial(self, from_extension: str, to_number: str, actor: str) -> Dialled:
@@ -121,6 +123,8 @@ class ClickToDial:
         reported = view.devices if view is not None else ()
         device = device_to_ring(self._directory.devices_of(extension), reported) or f"PJSIP/{extension}"
         call_id = uuid7()
+        if self._announce is not None:
+            self._announce(call_id, number)
         log.info(
             "dial.started", call_id=call_id, extension=extension, device=device, to_number=number, actor=actor
         )

@@ -152,10 +152,12 @@ class ScreenPopService:
         self._live.add(key)
         contact = (
             self._contacts.on_ring(event.call_id, event.extension, event.caller, ident)
-            if self._contacts
+            if self._contacts and not event.outbound  # an employee placing a call is no inbound contact
             else None
         )
         extra = contact.extra if contact is not None else None
+        if event.outbound:
+            extra = {"direction": "outbound"}
         if extra is not None and extra.get("contact", {}).get("purpose"):
             extra = {**extra, "purpose": extra["contact"]["purpose"]}  # reception's purpose beats the guess
         if employee_id is None:
@@ -185,6 +187,8 @@ class ScreenPopService:
                 identified=ident.identified,
                 customer_id=ident.customer.id if ident.customer else None,
             )
+        if event.outbound:
+            return  # the employee's own phone rings to place the call: the call rings nobody yet
         self._out.call_event(
             event="ringing",
             call_id=event.call_id,
@@ -237,9 +241,10 @@ class ScreenPopService:
             self._out.call_event(
                 event="ended",
                 call_id=event.call_id,
-                party=None,
-                extension=None,
+                party=event.caller,
+                extension=event.extension,
                 at=now,
+                employee_id=self._directory.employee_at(event.extension) if event.extension else None,
                 cause=event.cause,
                 cause_text=event.cause_text,
             )

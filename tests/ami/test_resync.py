@@ -61,7 +61,8 @@ async def test_given_a_ringing_call_that_ended_unseen_then_resync_dismisses_it_a
     events = tracker.resync(
         _items(lists.device_states(pbx)), _items(lists.hints(pbx)), _items(lists.channels(pbx))
     )
-    assert events[:2] == [RingStopped(call_id, "100", "ended"), CallEnded(call_id, *ENDED_UNSEEN)]
+    ended = CallEnded(call_id, *ENDED_UNSEEN, Party("+79035556677", ""), "100")
+    assert events[:2] == [RingStopped(call_id, "100", "ended"), ended]
     # 100 was ringing and is free again (its reception queue membership learnt from the live events); the
     # other lines are learnt for the first time.
     assert events[2:] == [

@@ -30,7 +30,7 @@ def _config(port: int) -> AmiConfig:
 
 
 def test_every_recorded_trace_has_an_expectation_file() -> None:
-    assert len(all_traces()) == 21
+    assert len(all_traces()) == 27
     for trace in all_traces():
         spec = expected(trace)
         assert {"story", "events", "lines", "open_calls"} <= spec.keys(), trace

@@ -42,7 +42,7 @@ def test_given_recorded_inbound_call_when_replayed_then_100_rings_from_the_calle
     caller = Party("+79161234567", "Ivan Petrov")
     assert _of(CallRinging, events) == [CallRinging("1795423923.0", "100", caller, "PJSIP/100-00000001")]
     assert _of(CallAnswered, events) == [CallAnswered("1795423923.0", "100", caller)]
-    assert _of(CallEnded, events) == [CallEnded("1795423923.0", 16, "Normal Clearing")]
+    assert _of(CallEnded, events) == [CallEnded("1795423923.0", 16, "Normal Clearing", caller, "100")]
     assert [(e.status, e.call_id) for e in _of(LineChanged, events)] == [
         (LineStatus.RINGING, "1795423923.0"),
         (LineStatus.RINGING, "1795423923.0"),  # + 100's membership of queue reception (QueueMemberStatus)
@@ -55,7 +55,9 @@ def test_given_recorded_inbound_call_when_replayed_then_100_rings_from_the_calle
 def test_given_recorded_abandoned_call_then_the_pop_is_dismissed_as_ended() -> None:
     _, events = _replay("asterisk-22/c_inbound_abandoned")
     assert _of(RingStopped, events) == [RingStopped("1795423934.2", "100", "ended")]
-    assert _of(CallEnded, events) == [CallEnded("1795423934.2", 127, "Interworking, unspecified")]
+    caller = Party("+79161234567", "Ivan Petrov")
+    ended = CallEnded("1795423934.2", 127, "Interworking, unspecified", caller, "100")
+    assert _of(CallEnded, events) == [ended]
     assert _of(CallAnswered, events) == []
 
 

@@ -70,7 +70,9 @@ def compact(events: Iterable[CallEvent]) -> tuple[list[dict[str, Any]], dict[str
                 {"transferred": e.mode, "call": e.call_id, "from": e.from_extension, "to": e.to_extension}
             )
         elif isinstance(e, CallEnded):
-            calls.append({"ended": e.call_id, "cause": e.cause, "text": e.cause_text})
+            caller = [e.caller.number, e.caller.name] if e.caller is not None else None
+            ended = {"ended": e.call_id, "cause": e.cause, "text": e.cause_text}
+            calls.append({**ended, "caller": caller, "to": e.extension})
     return calls, lines
 
 

@@ -130,6 +130,8 @@ async def dial(
         answer = False
     await until_gone(pbx, (caller, dest), min(after, DIAL_TIMEOUT_S), picked_up=dest.picked_up)
     stop_dialing(pbx, caller, dest)
+    if dest.taken_by is not None:  # picked up by another phone: pickup.py did the rest
+        return "ANSWER", dest.taken_by
     if caller.uniqueid not in pbx.channels:
         return "CANCEL", None  # the caller hung up: its hangup cancelled this leg
     if dest.uniqueid not in pbx.channels or (answer is False and not dest.picked_up.is_set()):

@@ -63,6 +63,7 @@ class SimChannel:
     partner: SimChannel | None = None  # the other half of a Local pair
     held: bool = False
     picked_up: asyncio.Event = field(default_factory=asyncio.Event)  # set: the ringing phone answers now
+    taken_by: SimChannel | None = None  # a ringing leg another phone picked up (pickup.py): the picker
 
 
 @dataclass(slots=True)

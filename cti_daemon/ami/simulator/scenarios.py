@@ -8,6 +8,10 @@
 | click to dial | h_originate |
 | staff busy: a blind transfer to a phone already in a call | (no recording: 486 Busy, cause 17) |
 | queue member offline: 202 un-registers and registers, is paused, unpaused | batch3/queue_member_* |
+| pickup (**100), group_pickup (*8) | asterisk-22-batch3/directed_pickup, group_pickup |
+| caller_side_transfer: 201 calls 202 and transfers 202 to 203 | asterisk-22-batch3/caller_side_blind |
+| caller_side_attended: the same, attended (Atxfer), completed by 201 hanging up | caller_side_attended |
+| attended_cancel: reception consults 201, then cancels | asterisk-22-batch3/attended_cancel |
 
 The timings are the recordings'; `speed` scales them (tests run at 0.01).
 """
@@ -19,7 +23,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from cti_daemon.ami.simulator import flows, phones, queue_scenarios, transfers
+from cti_daemon.ami.simulator import caller_transfers, flows, phones, pickup, queue_scenarios, transfers
 from cti_daemon.ami.simulator.flows import DID
 from cti_daemon.ami.simulator.pbx import SimChannel, SimPbx
 
@@ -274,3 +278,66 @@ SCENARIOS: dict[str, Scenario] = {
         _queue_member_offline,
     ),
 }
+
+
+# --- recorded in asterisk-22-batch3 (their flows live in pickup.py and caller_transfers.py) ---------------
+async def _pickup(pbx: SimPbx, call: InboundCall) -> None:
+    await pickup.pickup(pbx, call.number, call.name, picker_ext="201", group=False)
+
+
+async def _group_pickup(pbx: SimPbx, call: InboundCall) -> None:
+    await pickup.pickup(pbx, call.number, call.name, picker_ext="202", group=True)
+
+
+async def _caller_side_transfer(pbx: SimPbx, _call: InboundCall) -> None:
+    await caller_transfers.caller_side_blind(pbx)
+
+
+async def _caller_side_attended(pbx: SimPbx, _call: InboundCall) -> None:
+    await caller_transfers.caller_side_attended(pbx)
+
+
+async def attended_cancel(pbx: SimPbx, call: InboundCall) -> None:
+    """attended_cancel: reception answers, consults 201 (Atxfer), 2 s after 201 answered cancels
+    (CancelAtxfer): back with the caller, who hangs up 8 s later."""
+    answered = await _answered_at_reception(pbx, call)
+    if answered is None:
+        return
+    handle, reception = answered
+    await pbx.sleep(2.0)
+    if reception.uniqueid not in pbx.channels:
+        return
+    pbx.spawn(transfers.atxfer(pbx, reception, "internal", "201"))
+    if await _until_consulted(pbx, reception):
+        await pbx.sleep(2.0)
+        if reception.uniqueid in pbx.atxfers:
+            transfers.cancel_atxfer(pbx, reception)
+    if reception.uniqueid in pbx.channels:
+        await _talk_then_hang_up(pbx, handle.caller, 8.0)
+
+
+SCENARIOS.update(
+    {
+        "pickup": Scenario(
+            "100 rings; 201 dials **100 and picks the call up", _pickup, "asterisk-22-batch3/directed_pickup"
+        ),
+        "group_pickup": Scenario(
+            "100 rings; 202 picks the call up with *8", _group_pickup, "asterisk-22-batch3/group_pickup"
+        ),
+        "caller_side_transfer": Scenario(
+            "201 calls 202, then 201 blind-transfers 202 to 203",
+            _caller_side_transfer,
+            "asterisk-22-batch3/caller_side_blind",
+        ),
+        "caller_side_attended": Scenario(
+            "201 calls 202, then 201 consults 203 (Atxfer) and hangs up: 202 is with 203",
+            _caller_side_attended,
+            "asterisk-22-batch3/caller_side_attended",
+        ),
+        "attended_cancel": Scenario(
+            "reception consults 201, then cancels: back with the caller",
+            attended_cancel,
+            "asterisk-22-batch3/attended_cancel",
+        ),
+    }
+)

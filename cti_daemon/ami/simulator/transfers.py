@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 from cti_daemon.ami.simulator import flows
 from cti_daemon.ami.simulator.flows import DIAL_TIMEOUT_S, DialStatus
-from cti_daemon.ami.simulator.pbx import Headers, SimBridge, SimChannel, SimPbx, bridge_headers, snapshot
+from cti_daemon.ami.simulator.pbx import (
+    HINT_STATUS,
+    Headers,
+    SimBridge,
+    SimChannel,
+    SimPbx,
+    bridge_headers,
+    snapshot,
+)
 
 
 class SimActionError(Exception):
@@ -33,7 +41,7 @@ class Atxfer:
     def abort(self, pbx: SimPbx) -> None:
         """The consulted target hung up: Asterisk puts the transferer back with the caller (its attended
         transfer state machine's REBRIDGE), as CancelAtxfer does."""
-        cancel_atxfer(pbx, self.transferer)
+        cancel_atxfer(pbx, self.transferer, by_code=False)
 
 
 def _peers(pbx: SimPbx, chan: SimChannel) -> tuple[SimBridge, list[SimChannel]]:
@@ -78,8 +86,20 @@ def blind_transfer(pbx: SimPbx, transferer: SimChannel, context: str, exten: str
     )
     transferee.context, transferee.exten, transferee.priority = context, exten, 1
     pbx.bridge_leave(bridge, transferee)
-    flows.dissolve(pbx, bridge)
+    if transferer.uniqueid == transferer.linkedid:
+        _dialler_leaves(pbx, bridge, transferer)  # the caller's own side (caller_transfers.py)
+    else:
+        flows.dissolve(pbx, bridge)
     pbx.spawn(flows.run_exten(pbx, transferee, exten))
+
+
+def _dialler_leaves(pbx: SimPbx, bridge: SimBridge, transferer: SimChannel) -> None:
+    """The channel that ran Dial transferred its party away: it leaves and its dialplan ends (a
+    SoftHangupRequest first, recorded in asterisk-22-batch3/caller_side_blind)."""
+    pbx.bridge_leave(bridge, transferer)
+    pbx.bridge_destroy(bridge)
+    pbx.hangup_request(transferer, 16, soft=True)
+    flows.gone(pbx, transferer, 16)
 
 
 async def atxfer(pbx: SimPbx, transferer: SimChannel, context: str, exten: str) -> None:
@@ -95,8 +115,7 @@ async def atxfer(pbx: SimPbx, transferer: SimChannel, context: str, exten: str) 
     transferer.held = True
     pbx.emit("Hold", "call,all", snapshot(transferer))
     pbx.emit("MusicOnHoldStart", "call,all", [*snapshot(transferee), ("Class", "default")])
-    if transferee.device == "PJSIP/trunk":
-        pbx.set_trunk("ONHOLD")
+    _hold_device(pbx, transferee, "ONHOLD")
     for digit in exten:
         _dtmf(pbx, transferer, digit)
     target = f"{exten}@{context}"
@@ -202,8 +221,7 @@ def complete_atxfer(pbx: SimPbx, state: Atxfer) -> None:
     pbx.emit("BridgeMerge", "call,all", [*_prefixed(first, "To"), *_prefixed(second, "From")])
     pbx.bridge_leave(second, one)
     pbx.bridge_enter(first, one)
-    if transferee.device == "PJSIP/trunk":
-        pbx.set_trunk("INUSE")
+    _hold_device(pbx, transferee, "INUSE")
     target = state.target
     assert target is not None
     pbx.connected_line(transferee, target.caller_num, target.caller_name)
@@ -224,27 +242,67 @@ def complete_atxfer(pbx: SimPbx, state: Atxfer) -> None:
         ],
     )
     pbx.bridge_destroy(second)
+    if transferer.uniqueid == transferer.linkedid:  # the caller's own side: its dialplan ends too
+        pbx.hangup_request(transferer, 16, soft=True)
     flows.gone(pbx, transferer, 16)
     pbx.connected_line(target, transferee.caller_num, transferee.caller_name)
+    if transferee.device != "PJSIP/trunk":
+        pbx.caller_id(state.two, transferee.caller_num, transferee.caller_name)
 
 
-def cancel_atxfer(pbx: SimPbx, transferer: SimChannel) -> None:
-    """CancelAtxfer (atxferabort): the target's leg is hung up, the transferer is back with the caller."""
+def cancel_atxfer(pbx: SimPbx, transferer: SimChannel, *, by_code: bool = True) -> None:
+    """CancelAtxfer (atxferabort, *1 as DTMF on the transferer: no event says "cancelled"; recorded in
+    asterisk-22-batch3/attended_cancel): the transferer is back with the caller, then the Local pair and
+    the target's leg are hung up."""
     state = pbx.atxfers.pop(transferer.uniqueid, None)
     if state is None:
         raise SimActionError("No attended transfer in progress")
-    if state.one.uniqueid in pbx.channels:
-        pbx.bridge_leave(state.second, state.one)
-        flows.hangup(pbx, state.one, 16, by="ami")
+    if by_code:
+        for digit in "*1":
+            _dtmf(pbx, transferer, digit)
     pbx.bridge_leave(state.second, transferer)
-    pbx.bridge_destroy(state.second)
     pbx.bridge_enter(state.first, transferer)
+    pbx.emit("MusicOnHoldStop", "call,all", snapshot(state.transferee))
+    _hold_device(pbx, state.transferee, "INUSE")
     transferer.held = False
     pbx.emit("Unhold", "call,all", snapshot(transferer))
-    pbx.emit("MusicOnHoldStop", "call,all", snapshot(state.transferee))
-    if state.transferee.device == "PJSIP/trunk":
-        pbx.set_trunk("INUSE")
+    one, two = state.one, state.two
+    if one.uniqueid in pbx.channels:
+        pbx.bridge_leave(state.second, one)
+    pbx.bridge_destroy(state.second)
+    one.partner = two.partner = None  # the pair goes down here, in the recorded order
+    if two.uniqueid in pbx.channels:
+        pbx.hangup_request(two, 16)
+    if one.uniqueid in pbx.channels:
+        flows.gone(pbx, one, 16)
+    if two.uniqueid in pbx.channels:
+        flows.hangup(pbx, two, 16, by="ami")  # its bridge with the target dissolves: the target hangs up
     pbx.connected_line(transferer, state.transferee.caller_num, state.transferee.caller_name)
+
+
+def _hold_device(pbx: SimPbx, transferee: SimChannel, state: str) -> None:
+    """The transferee's device goes on hold during an attended transfer and back after: the trunk, or a
+    phone (PJSIP/202 ONHOLD, hint 16 "Hold": recorded in asterisk-22-batch3/caller_side_attended)."""
+    if transferee.device == "PJSIP/trunk":
+        pbx.set_trunk(state)
+        return
+    endpoint = pbx.endpoints.get(transferee.device.removeprefix("PJSIP/"))
+    if endpoint is None or endpoint.device_state == state:
+        return
+    endpoint.device_state = state
+    code, text = HINT_STATUS[state]
+    pbx.device_state(transferee.device, state)
+    pbx.emit(
+        "ExtensionStatus",
+        "call,all",
+        [
+            ("Exten", endpoint.extension),
+            ("Context", "internal"),
+            ("Hint", transferee.device),
+            ("Status", str(code)),
+            ("StatusText", text),
+        ],
+    )
 
 
 def _dtmf(pbx: SimPbx, chan: SimChannel, digit: str) -> None:

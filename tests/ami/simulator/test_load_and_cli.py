@@ -7,10 +7,18 @@ import contextlib
 import random
 import signal
 import sys
+from collections.abc import Callable
 
 import pytest
 
-from cti_daemon.ami.call_events import CallEnded, CallEvent, CallRinging, CallTransferred
+from cti_daemon.ami.call_events import (
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallRinging,
+    CallTransferred,
+    RingStopped,
+)
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.link import AmiLink
 from cti_daemon.ami.simulator.load import MIX, run_load
@@ -100,3 +108,49 @@ async def test_given_an_unknown_scenario_on_the_command_line_then_exit_2_naming_
     _, stderr = await proc.communicate()
     assert proc.returncode == 2
     assert b"unknown scenario 'nope'" in stderr and b"attended-transfer" in stderr and b"load" in stderr
+
+
+@pytest.mark.parametrize(
+    ("scenario", "shows"),
+    [
+        ("pickup", lambda e: isinstance(e, CallAnswered) and e.extension == "201"),
+        ("caller_side_transfer", lambda e: isinstance(e, CallTransferred) and e.from_extension == "201"),
+        ("attended_cancel", lambda e: isinstance(e, RingStopped) and e.reason == "transfer_cancelled"),
+    ],
+)
+async def test_given_simulate_pbx_with_a_batch3_scenario_then_a_client_sees_what_it_is_about(
+    scenario: str, shows: Callable[[CallEvent], bool]
+) -> None:
+    """Real time: the recordings' own delays (a pickup 3.4 s in, a cancel about 8 s in)."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cti_daemon",
+        "simulate-pbx",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--scenario",
+        scenario,
+        "--secret",
+        "s3cret-sim",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        tracker = CallTracker(LineDirectory())
+        events: list[CallEvent] = []
+        cfg = AmiConfig(port=port, secret=Secret("s3cret-sim"), reconnect_max_delay_s=0.5)
+        async with AmiLink(cfg, on_event=lambda m: events.extend(tracker.handle(m))) as link:
+            await link.wait_connected(10)
+            for _ in range(300):
+                if any(shows(e) for e in events):
+                    break
+                await asyncio.sleep(0.1)
+        assert any(shows(e) for e in events), events
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr
