@@ -191,6 +191,7 @@ class Daemon:
             confirm_s=routing.transfer_confirm_s,
             observer=self.journal_transfers,
             contact_facts=self.journal_transfers.contact_facts,
+            contact_of=self._contact_id_of,
         )
         self.journal_transfers.service = self.transfers
         self.journal.transfer = self.journal_transfers.put_through
@@ -234,7 +235,7 @@ class Daemon:
             *metrics_api.routes(self.metrics, self.health),
             *lookup_api.routes(identify),
             *lines_api.routes(lambda: sources.line_views(self.tracker, self.directory)),
-            *calls_api.routes(lambda: sources.call_views(self.tracker)),
+            *calls_api.routes(lambda: sources.call_views(self.tracker, self._contact_id_of)),
             *employees_api.routes(
                 lambda: list_staff(self.store),
                 lambda ext: sources.line_status(self.tracker, ext),
@@ -253,6 +254,11 @@ class Daemon:
         if seen is None:
             return None
         return employees_api.PresenceView(seen.status, seen.note or None, seen.client == "online")
+
+    def _contact_id_of(self, call_id: str) -> str | None:
+        """The call's contact in the journal: the one its pops, call events and transfer notify carry."""
+        record = self.ring_contacts.for_call(call_id)
+        return record.id if record is not None else None
 
     def _reception_staff(self) -> list[str]:
         found = (self.directory.employee_at(ext) for ext in self.config.routing.reception_extensions)
