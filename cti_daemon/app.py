@@ -68,7 +68,7 @@ from cti_daemon.routing.transfer_book import TransferBook
 from cti_daemon.routing.transfers import TransferService
 from cti_daemon.routing.waiting_queue import WaitingQueue
 from cti_daemon.systemd import Notifier
-from cti_daemon.timefmt import utcnow
+from cti_daemon.timefmt import iso, utcnow
 
 log = logs.get("cti.app")
 
@@ -205,7 +205,7 @@ class Daemon:
         )
         self.health = HealthProbe(
             [
-                Component("ami", lambda: self.ami.connected, lambda: self.ami.since),
+                Component("ami", lambda: self.ami.health.up, lambda: self.ami.since, self._ami_details),
                 Component("mqtt", lambda: self.mqtt.connected, lambda: self.mqtt.since),
             ],
             self.store.ping,
@@ -276,7 +276,17 @@ class Daemon:
             pops_published=self.pops.pops_published,
             journal_spooled=len(self.writer.spool),
             ami_malformed=self.ami.stats()["malformed"],
+            ami_reason=self.ami.health.reason,
         )
+
+    def _ami_details(self) -> dict[str, object]:
+        """/healthz's AMI part: why it is down (auth_failed, unreachable, booting, silent), the last error."""
+        health = self.ami.health
+        return {
+            "reason": health.reason,
+            "last_error": health.last_error,
+            "last_error_at": iso(health.last_error_at) if health.last_error_at is not None else None,
+        }
 
     # --- wiring --------------------------------------------------------------------------------------
     def _on_ami_event(self, msg: AmiMessage) -> None:
@@ -292,7 +302,14 @@ class Daemon:
         self.pbx_news.tick()
 
     def _on_ami_state(self, connected: bool) -> None:
-        self.outbound.daemon_status(online=True, ami_connected=connected, since=self.clock())
+        health = self.ami.health
+        self.outbound.daemon_status(
+            online=True,
+            ami_connected=connected,
+            since=self.clock(),
+            ami_reason=health.reason,
+            ami_error_at=health.last_error_at,
+        )
 
     # --- lifetime ------------------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
