@@ -29,10 +29,14 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class CallRinging:
+    """`rang_s`: None for live news (it rings now); for a call adopted from Asterisk's channel list after
+    a (re)connect, how long it had rung already (CoreShowChannels' Duration): the ring is not new."""
+
     call_id: str
     extension: str
     caller: Party
     channel: str
+    rang_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from cti_daemon.crm.journal_store import (
     ContactRecord,
     ContactReferenceError,
     EventRecord,
+    Filters,
     JournalStore,
     NoteRecord,
 )
@@ -125,6 +126,25 @@ class JournalWriter:
         task = self._creating.get(contact_id)
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
+
+    async def contacts_of_call(self, call_id: str, *, timeout_s: float = 2.0) -> list[ContactRecord]:
+        """Every contact the journal holds for this call id: those still waiting in the spool, and the
+        store's (within `timeout_s`: a store that is away or slow leaves only the spool's)."""
+        found: list[ContactRecord] = []
+        for item in self.spool.pending():
+            record = item.get("record")
+            if item.get("op") == "contact" and isinstance(record, dict) and record.get("call_id") == call_id:
+                try:
+                    found.append(_contact_from_json(record))
+                except (TypeError, ValueError):
+                    log.warning("journal.spool_record_unreadable", key=item.get("key"))
+        try:
+            query = self.journal.query(Filters(call_id=call_id, limit=20))
+            found.extend(await asyncio.wait_for(query, timeout_s))
+        except (StoreError, DBAPIError, OSError, TimeoutError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("journal.call_contacts_unavailable", call_id=call_id, reason=reason)
+        return found
 
     async def _create_quietly(self, record: ContactRecord) -> bool:
         try:

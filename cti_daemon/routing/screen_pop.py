@@ -44,8 +44,11 @@ class CallContacts(Protocol):
     Called in the call's own order, after its pop."""
 
     def on_ring(
-        self, call_id: str, extension: str, party: Party, ident: Identification
+        self, call_id: str, extension: str, party: Party, ident: Identification, rang_s: float | None = None
     ) -> RingContact | None: ...
+
+    async def recall(self, call_id: str, rang_s: float) -> None:
+        """Before the pop of a call adopted ringing: find the contact its ring already has."""
 
     def observe(self, events: Iterable[CallEvent]) -> None: ...
 
@@ -123,8 +126,9 @@ class ScreenPopService:
         return ident
 
     def _ring_now(self, event: CallRinging) -> bool:
-        """Pop now if the caller is known without waiting; False: the chain's task must do it."""
-        if self._identify_now is None:
+        """Pop now if the caller is known without waiting; False: the chain's task must do it. An adopted
+        ring waits for the journal (recall): its contact may be there from before a restart."""
+        if self._identify_now is None or event.rang_s is not None:
             return False
         try:
             ident = self._known(event.call_id, event.caller)
@@ -139,6 +143,8 @@ class ScreenPopService:
         return True
 
     async def _ringing(self, event: CallRinging) -> None:
+        if event.rang_s is not None and self._contacts is not None:
+            await self._contacts.recall(event.call_id, event.rang_s)
         self._pop(event, await self._identified(event.call_id, event.caller))
 
     def _pop(self, event: CallRinging, ident: Identification) -> None:
@@ -147,7 +153,7 @@ class ScreenPopService:
         key = (event.call_id, event.extension)
         self._live.add(key)
         contact = (
-            self._contacts.on_ring(event.call_id, event.extension, event.caller, ident)
+            self._contacts.on_ring(event.call_id, event.extension, event.caller, ident, event.rang_s)
             if self._contacts
             else None
         )
