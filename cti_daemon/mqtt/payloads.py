@@ -79,6 +79,7 @@ def popup(
         "identified": ident.identified,
         "reason": ident.reason,
         "customer": customer(card) if card is not None else None,
+        "customer_guess": ident.customer_guess,
         "candidates": [customer(c) for c in ident.candidates] if len(ident.candidates) > 1 else [],
         "purpose": purpose_of(ident),
         "history": {

@@ -72,6 +72,12 @@ class JournalWriter:
             self._invalidate(record.customer_id)  # its card's last contact and 90-day count changed
         return True
 
+    def forget_cards(self, *keys: str | None) -> None:
+        """Drop cached identifications a change made stale (customer ids, E.164 numbers)."""
+        for key in keys:
+            if key:
+                self._invalidate(key)
+
     async def note(self, contact_id: str, note: NoteRecord) -> bool:
         """Append a note: stored (True), or spooled (False) when the store is away and the contact exists
         or waits in the spool itself. ContactNotFoundError when there is no such contact."""

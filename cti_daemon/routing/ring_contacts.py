@@ -168,8 +168,15 @@ class RingContacts:
             purpose_auto=purpose is not None,
             call_id=call_id,
             node_id=self._node,
-            events=(EventRecord(uuid7(), now, ACTOR, "registered", {"via": "ring", "number": party.number}),),
+            events=(EventRecord(uuid7(), now, ACTOR, "registered", self._registered(party, ident)),),
         )
+
+    @staticmethod
+    def _registered(party: Party, ident: Identification) -> dict[str, Any]:
+        data: dict[str, Any] = {"via": "ring", "number": party.number}
+        if ident.customer_guess and ident.customer is not None:
+            data["customer_guess"] = ident.customer.id  # what the pop showed first: unconfirmed
+        return data
 
     async def _missed(self, live: _Live, ended: CallEnded) -> None:
         """A call that rang reception and ended with nobody answering: a missed call to call back."""
