@@ -20,6 +20,7 @@ from cti_daemon.crm.seed import SeedSummary, seed_demo
 from cti_daemon.crm.store import open_store
 from cti_daemon.demo.broker import LocalBroker, free_port
 from tests.conftest import AMI_SECRET, Sim, daemon_config
+from tests.support.api import reception_api
 from tests.support.mqtt import Received, Subscriber
 
 RING_S = 7.0  # the caller gives up after this long; the daemon is away for part of it
@@ -104,6 +105,31 @@ async def test_given_a_call_ringing_reception_when_the_daemon_restarts_then_one_
         if m.topic.startswith("cti/traffic/") and m.payload.get("status") == "registered"
     ]
     assert [m.payload["id"] for m in registered] == [contact_id], "no second contact was registered"
+
+
+async def test_given_a_call_answered_at_reception_when_the_daemon_restarts_then_the_call_names_its_contact(
+    sim: Sim, broker: LocalBroker, seeded_sqlite: tuple[str, SeedSummary], tmp_path: Path
+) -> None:
+    db_url, seed = seeded_sqlite
+    where = {"ami_port": sim.port, "mqtt_url": broker.url, "db_url": db_url, "tmp_path": tmp_path}
+    async with Subscriber(broker.url, "cti/#") as agents:
+        async with reception_api(**where) as first:  # type: ignore[arg-type]
+            call = await _ringing(sim, InboundCall(seed.known_numbers[1], ring_s=0.2, talk_s=None))
+            pop = await agents.wait_for("cti/agents/e-100/popup", type="popup", call_id=call.call_id)
+            contact_id = pop.payload["contact_id"]
+            await agents.wait_for(f"cti/calls/{call.call_id}", event="answered")
+            await _stored(db_url, call.call_id)
+            assert (await first.get(f"/api/v1/calls/{call.call_id}"))[1]["contact_id"] == contact_id
+        async with reception_api(**where) as second:  # type: ignore[arg-type]
+            for _ in range(250):
+                status, body = await second.get(f"/api/v1/calls/{call.call_id}")
+                if status == 200 and body["contact_id"] is not None:
+                    break
+                await asyncio.sleep(0.02)
+            assert body["state"] == "talking" and body["contact_id"] == contact_id
+            sim.pbx.cancel_flows()
+    (contact,) = await _contacts_of(db_url, call.call_id)
+    assert contact.id == contact_id
 
 
 async def _run_daemon(config: Path, log: Path) -> asyncio.subprocess.Process:

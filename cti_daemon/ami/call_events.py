@@ -41,9 +41,12 @@ class CallRinging:
 
 @dataclass(frozen=True, slots=True)
 class CallAnswered:
+    """`adopted`: found answered in Asterisk's channel list after a (re)connect, not answered just now."""
+
     call_id: str
     extension: str
     caller: Party
+    adopted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ class ScreenPopService:
                 continue
             call_id = event.call_id
             previous = self._chains.get(call_id)
-            if previous is None and not isinstance(event, CallRinging | CallerChanged):
+            if previous is None and not _waits(event):
                 self._apply(event)  # nothing to wait for and no I/O: handled now
                 continue
             if previous is None and isinstance(event, CallRinging) and self._ring_now(event):
@@ -111,6 +111,9 @@ class ScreenPopService:
         elif isinstance(event, CallerChanged):
             await self._caller_changed(event)
         else:
+            if isinstance(event, CallAnswered) and event.adopted and self._contacts is not None:
+                # Answered before a restart: its contact (if its ring registered one) is the call's again.
+                await self._contacts.recall(event.call_id, 0.0)
             self._apply(event)
 
     def _known(self, call_id: str, party: Party) -> Identification | None:
@@ -263,3 +266,12 @@ class ScreenPopService:
             call_id=event.call_id,
             since=self._clock(),
         )
+
+
+def _adopted(event: CallEvent) -> bool:
+    return isinstance(event, CallAnswered) and event.adopted
+
+
+def _waits(event: CallEvent) -> bool:
+    """Handling it may wait (identification, the journal): it needs the call's chain."""
+    return isinstance(event, CallRinging | CallerChanged) or _adopted(event)

@@ -86,7 +86,7 @@ async def test_given_calls_that_started_unseen_then_resync_adopts_them_a_ringing
     rang, answered = [e for e in events if not isinstance(e, LineChanged)]
     assert isinstance(rang, CallRinging) and rang.channel.startswith("PJSIP/201-")
     assert (rang.call_id, rang.extension, rang.caller) == (ring_call, "201", Party("+79035556677", "Anna"))
-    assert answered == CallAnswered(talk_call, "202", Party("+79161112233", ""))
+    assert answered == CallAnswered(talk_call, "202", Party("+79161112233", ""), adopted=True)
     lines = {e.extension: (e.status, e.call_id) for e in events if isinstance(e, LineChanged)}
     assert lines == {
         "100": (LineStatus.READY, None),
