@@ -396,6 +396,7 @@ class AmiLink:
         self._logged_in = connected
         self._since = datetime.now(UTC)
         if connected:
+            self._reason = None  # a later drop must not show an older session's reason meanwhile
             self._ready.set()
         else:
             self._ready.clear()
