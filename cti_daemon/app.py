@@ -74,7 +74,7 @@ from cti_daemon.routing.transfers import TransferService
 from cti_daemon.routing.visibility import purposes_of
 from cti_daemon.routing.waiting_queue import WaitingQueue
 from cti_daemon.systemd import Notifier
-from cti_daemon.timefmt import utcnow
+from cti_daemon.timefmt import iso, utcnow
 
 log = logs.get("cti.app")
 
@@ -197,6 +197,7 @@ class Daemon:
             confirm_s=routing.transfer_confirm_s,
             observer=self.journal_transfers,
             contact_facts=self.journal_transfers.contact_facts,
+            contact_of=self._contact_id_of,
         )
         self.journal_transfers.service = self.transfers
         self.journal.transfer = self.journal_transfers.put_through
@@ -211,7 +212,7 @@ class Daemon:
         )
         self.health = HealthProbe(
             [
-                Component("ami", lambda: self.ami.connected, lambda: self.ami.since),
+                Component("ami", lambda: self.ami.health.up, lambda: self.ami.since, self._ami_details),
                 Component("mqtt", lambda: self.mqtt.connected, lambda: self.mqtt.since),
             ],
             self.store.ping,
@@ -258,7 +259,7 @@ class Daemon:
             *metrics_api.routes(self.metrics, self.health),
             *lookup_api.routes(identify),
             *lines_api.routes(lambda: sources.line_views(self.tracker, self.directory)),
-            *calls_api.routes(lambda: sources.call_views(self.tracker)),
+            *calls_api.routes(lambda: sources.call_views(self.tracker, self._contact_id_of)),
             *employees_api.routes(
                 lambda: list_staff(self.store),
                 lambda ext: sources.line_status(self.tracker, ext),
@@ -278,6 +279,11 @@ class Daemon:
             return None
         return employees_api.PresenceView(seen.status, seen.note or None, seen.client == "online")
 
+    def _contact_id_of(self, call_id: str) -> str | None:
+        """The call's contact in the journal: the one its pops, call events and transfer notify carry."""
+        record = self.ring_contacts.for_call(call_id)
+        return record.id if record is not None else None
+
     def _reception_staff(self) -> list[str]:
         found = (self.directory.employee_at(ext) for ext in self.config.routing.reception_extensions)
         return [e for e in found if e is not None]
@@ -294,7 +300,17 @@ class Daemon:
             pops_published=self.pops.pops_published,
             journal_spooled=len(self.writer.spool),
             ami_malformed=self.ami.stats()["malformed"],
+            ami_reason=self.ami.health.reason,
         )
+
+    def _ami_details(self) -> dict[str, object]:
+        """/healthz's AMI part: why it is down (auth_failed, unreachable, booting, silent), the last error."""
+        health = self.ami.health
+        return {
+            "reason": health.reason,
+            "last_error": health.last_error,
+            "last_error_at": iso(health.last_error_at) if health.last_error_at is not None else None,
+        }
 
     # --- wiring --------------------------------------------------------------------------------------
     def _on_ami_event(self, msg: AmiMessage) -> None:
@@ -310,7 +326,14 @@ class Daemon:
         self.pbx_news.tick()
 
     def _on_ami_state(self, connected: bool) -> None:
-        self.outbound.daemon_status(online=True, ami_connected=connected, since=self.clock())
+        health = self.ami.health
+        self.outbound.daemon_status(
+            online=True,
+            ami_connected=connected,
+            since=self.clock(),
+            ami_reason=health.reason,
+            ami_error_at=health.last_error_at,
+        )
 
     # --- lifetime ------------------------------------------------------------------------------------
     async def __aenter__(self) -> Self:

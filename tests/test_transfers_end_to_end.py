@@ -265,3 +265,32 @@ async def test_given_the_transfer_button_then_the_contact_is_saved_and_the_call_
     assert ringing_devices(pbx, call.call_id) == ["PJSIP/202"]
     pop = await desk.agents.wait_for("cti/agents/e-202/popup", type="popup", call_id=call.call_id)
     assert pop.payload["contact_id"] == contact["id"] and pop.payload["identified"] is False
+
+
+async def test_given_a_call_that_rang_reception_then_the_call_and_its_transfer_name_the_contact_of_the_pop(
+    desk: Desk,
+) -> None:
+    api, pbx = desk.api, desk.sim.pbx
+    pbx.endpoints["201"].answer_after_s = None
+    call = await answered_at(pbx, api.daemon.tracker)
+    pop = await desk.agents.wait_for("cti/agents/e-100/popup", type="popup", call_id=call.call_id)
+    contact_id = pop.payload["contact_id"]
+    assert contact_id
+    ringing = await desk.agents.wait_for(f"cti/calls/{call.call_id}", event="ringing")
+    assert ringing.payload["contact_id"] == contact_id
+
+    _, one = await api.get(f"/api/v1/calls/{call.call_id}")
+    _, listing = await api.get("/api/v1/calls")
+    assert one["contact_id"] == contact_id
+    assert [c["contact_id"] for c in listing["calls"] if c["call_id"] == call.call_id] == [contact_id]
+
+    status, transfer = await api.post(f"/api/v1/calls/{call.call_id}/transfer", json={"to_employee": "e-201"})
+    assert status == 201, transfer
+    assert transfer["contact_id"] == contact_id
+    _, followed = await api.get(f"/api/v1/transfers/{transfer['id']}")
+    assert followed["contact_id"] == contact_id
+    notice = await desk.agents.wait_for("cti/agents/e-201/notify", kind="transfer")
+    assert notice.payload["contact_id"] == contact_id
+    assert pbx.pick_up("201")
+    done = await desk.transfer_reaches(transfer["id"], "completed")
+    assert done["contact_id"] == contact_id

@@ -53,7 +53,9 @@ def render(pop: dict[str, Any]) -> str:
         lines.append(f"│ Purpose: {purpose['code']}" + (" (auto)" if purpose.get("auto") else ""))
     others = [c for c in pop.get("candidates") or [] if c.get("id") != customer.get("id")]
     if others:
-        lines.append("│ Same number also: " + "; ".join(c["name"] for c in others))
+        # customer_guess: the card above is the likeliest of the number's owners, not a confirmed caller.
+        said = "Most likely; same number also: " if pop.get("customer_guess") else "Same number also: "
+        lines.append("│ " + said + "; ".join(c["name"] for c in others))
     lines.extend(_contact(pop))
     lines.append("└─")
     return "\n".join(lines)

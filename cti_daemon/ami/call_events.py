@@ -31,20 +31,26 @@ class Party:
 @dataclass(frozen=True, slots=True)
 class CallRinging:
     """`outbound`: the extension's phone rings to place the call (click to dial); `caller` is then the
-    party it is about to call."""
+    party it is about to call. `rang_s`: None for live news (it rings now); for a call adopted from
+    Asterisk's channel list after a (re)connect, how long it had rung already (CoreShowChannels' Duration):
+    the ring is not new."""
 
     call_id: str
     extension: str
     caller: Party
     channel: str
     outbound: bool = False
+    rang_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CallAnswered:
+    """`adopted`: found answered in Asterisk's channel list after a (re)connect, not answered just now."""
+
     call_id: str
     extension: str
     caller: Party
+    adopted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -277,7 +277,7 @@ class CallState:
         if ext not in call.answered:
             call.answered.append(ext)
         call.transfer_to = None
-        out.append(CallAnswered(call.call_id, ext, shown))
+        out.append(CallAnswered(call.call_id, ext, shown, adopted=adopting))
         for other in list(call.ringing):
             del call.ringing[other]
             out.append(RingStopped(call.call_id, other, "answered_elsewhere"))

@@ -15,8 +15,17 @@ class AmiDisconnectedError(AmiError):
     """The connection went away while an action waited for its answer."""
 
 
+class AmiPeerSilentError(AmiDisconnectedError):
+    """The connection was given up because Asterisk stopped answering (pings unanswered)."""
+
+
 class AmiAuthError(AmiError):
-    """Asterisk refused the login (wrong user or secret, or the user may not log in from here)."""
+    """Asterisk refused the login (wrong user or secret, or the user may not log in from here); `refused`
+    False: the connection closed before any answer to the login came."""
+
+    def __init__(self, message: str, *, refused: bool = True) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class AmiTimeoutError(AmiError):

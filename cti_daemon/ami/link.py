@@ -2,8 +2,9 @@
 
 Closes panoramisk's gaps: a refused login is an error we log and back off from (not silence); pings are
 answered or the connection is declared dead within two ping intervals and rebuilt; reconnects back off
-exponentially with jitter up to `reconnect_max_delay_s`; `close()` really stops; nothing raised while
-handling an event escapes the link.
+exponentially with jitter up to `reconnect_max_delay_s`, starting again from the first step after a
+session that logged in and resynced; `close()` really stops; nothing raised while handling an event
+escapes the link. `health` says why the link is down (link_health.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from cti_daemon import logs
 from cti_daemon.ami.errors import (
@@ -25,28 +26,25 @@ from cti_daemon.ami.errors import (
     AmiDisconnectedError,
     AmiError,
     AmiNotConnectedError,
+    AmiPeerSilentError,
     AmiTimeoutError,
-    classify,
 )
+from cti_daemon.ami.exchange import exchange
 from cti_daemon.ami.frames import AmiMessage, FrameReader
+from cti_daemon.ami.link_health import DownReason, LinkHealth, backoff_delay, describe, reason_of
 from cti_daemon.ami.protocol import AmiProtocol
 from cti_daemon.ami.response import AmiResponse
 from cti_daemon.config import AmiConfig
 
+__all__ = ["AmiLink", "EventSink", "SessionHook", "StateSink", "backoff_delay"]  # the other links' back-off
+
 log = logs.get("cti.ami.link")
+
+_STABLE_SESSION_S = 10.0  # a session that lived this long resets the back-off (so does a resync)
 
 SessionHook = Callable[["AmiLink"], Awaitable[None]]
 EventSink = Callable[[AmiMessage], None]
 StateSink = Callable[[bool], None]
-
-_FIRST_DELAY_S = 0.5
-_STABLE_SESSION_S = 10.0  # a session that lived this long resets the back-off
-
-
-def backoff_delay(attempt: int, cap_s: float, rng: random.Random) -> float:
-    """Exponential with 'equal jitter': never under half the step, never over the cap."""
-    step: float = min(cap_s, _FIRST_DELAY_S * (2 ** min(attempt, 30)))
-    return step / 2 + rng.uniform(0, step / 2)
 
 
 class AmiLink:
@@ -77,7 +75,12 @@ class AmiLink:
         self._booted = asyncio.Event()
         self._hook: asyncio.Task[None] | None = None
         self._totals = {"messages": 0, "dropped": 0, "malformed": 0, "unsolicited": 0}
+        self._resynced = False  # this session logged in and its on_session hook finished
+        self._reason: DownReason | None = None  # why the last attempt or session failed
+        self._error: tuple[str, datetime] | None = None
+        self._told: tuple[bool, DownReason | None] = (False, None)  # what on_state last heard
         self.sessions = 0
+        self.last_delay_s: float | None = None  # the back-off chosen after the last attempt or session
 
     # --- lifetime ------------------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
@@ -112,6 +115,15 @@ class AmiLink:
     @property
     def since(self) -> datetime:
         return self._since
+
+    @property
+    def health(self) -> LinkHealth:
+        """Up (logged in, Asterisk booted) or why not, and the last failure (kept after recovery)."""
+        error, error_at = self._error if self._error is not None else (None, None)
+        if self._logged_in:
+            reason = None if self._booted.is_set() else DownReason.BOOTING
+            return LinkHealth(up=reason is None, reason=reason, last_error=error, last_error_at=error_at)
+        return LinkHealth(up=False, reason=self._reason, last_error=error, last_error_at=error_at)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
@@ -197,41 +209,18 @@ class AmiLink:
         as_list: bool,
         check: bool,
     ) -> AmiResponse:
-        wire: dict[str, str | list[str]] = {"Action": name}
-        for key, value in headers.items():
-            for v in value if isinstance(value, list) else [value]:
-                if "\r" in v or "\n" in v:
-                    raise ValueError(f"{name}: header {key} contains a line break")
-            wire[key] = value
-        future = protocol.send_action(wire, as_list=as_list)
-        try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the
-            # answer does, and a link being closed mid-login then never stops.
-            async with asyncio.timeout(timeout):
-                result: Any = await future
-        except TimeoutError:
-            raise AmiTimeoutError(f"{name}: no answer within {timeout:g} s") from None
-        messages = result if isinstance(result, list) else [result]
-        head = dict(messages[0].items()) if messages else {}
-        head.pop("content", None)
-        items: list[Mapping[str, str]] = [
-            {k: v for k, v in m.items() if k != "content"} for m in messages[1:]
-        ]
-        if items and items[-1].get("EventList") == "Complete":
-            items.pop()  # the list's closing event (DeviceStateListComplete...): not an item
-        response = AmiResponse(head, items)
-        if check and not response.ok:
-            raise classify(name, response.message or head.get("Response", "error"))
-        return response
+        return await exchange(protocol, name, headers, timeout=timeout, as_list=as_list, check=check)
 
     # --- the session loop ----------------------------------------------------------------------------
     async def _run(self) -> None:
         attempt = 0
         while True:
             started = time.monotonic()
+            self._resynced = False
             try:
                 await self._session()
             except AmiAuthError as exc:
+                self._failed(exc)
                 log.error(  # noqa: TRY400 - a refused login is an expected outcome; a traceback is noise
                     "ami.login_failed",
                     host=self._cfg.host,
@@ -240,18 +229,23 @@ class AmiLink:
                     reason=str(exc),
                 )
             except (OSError, AmiError, TimeoutError) as exc:
+                self._failed(exc)
                 log.warning(
-                    "ami.connection_failed", host=self._cfg.host, port=self._cfg.port, reason=_describe(exc)
+                    "ami.connection_failed", host=self._cfg.host, port=self._cfg.port, reason=describe(exc)
                 )
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                self._failed(exc)
                 log.exception("ami.session_crashed")
             finally:
                 self._teardown()
-            if time.monotonic() - started >= _STABLE_SESSION_S:
+            # A session that logged in and resynced worked: the next drop (Asterisk restarted again) is
+            # retried from the first step. A refused login, or a PBX that drops us before the resync is
+            # done, keeps growing the delay.
+            if self._resynced or time.monotonic() - started >= _STABLE_SESSION_S:
                 attempt = 0
-            delay = backoff_delay(attempt, self._cfg.reconnect_max_delay_s, self._rng)
+            delay = self.last_delay_s = backoff_delay(attempt, self._cfg.reconnect_max_delay_s, self._rng)
             attempt += 1
             log.info("ami.reconnecting", delay_s=round(delay, 2), attempt=attempt)
             await asyncio.sleep(delay)
@@ -283,7 +277,9 @@ class AmiLink:
         )
         await self._apply_filters(protocol)
         self._set_connected(connected=True)
-        if self._on_session is not None:
+        if self._on_session is None:
+            self._resynced = True
+        else:
             # Alongside the watchdog, not before it: a resync waiting for FullyBooted must not keep a
             # dead peer from being noticed.
             self._hook = asyncio.create_task(self._run_session_hook(self._on_session), name="ami-session")
@@ -292,10 +288,11 @@ class AmiLink:
     async def _run_session_hook(self, hook: SessionHook) -> None:
         try:
             await hook(self)
+            self._resynced = True
         except AmiDisconnectedError:
             pass  # the session ended under it; the next session runs the hook again
         except AmiError as exc:
-            log.warning("ami.session_hook_failed", reason=_describe(exc))
+            log.warning("ami.session_hook_failed", reason=describe(exc))
         except Exception:
             # A bug in the resync must not cost us the live event stream.
             log.exception("ami.session_hook_crashed")
@@ -312,7 +309,7 @@ class AmiLink:
                 check=False,
             )
         except AmiDisconnectedError:
-            raise AmiAuthError("connection closed during login") from None
+            raise AmiAuthError("connection closed during login", refused=False) from None
         if not response.ok:
             raise AmiAuthError(response.message or "login refused")
 
@@ -346,13 +343,14 @@ class AmiLink:
             except AmiTimeoutError:
                 log.warning("ami.peer_silent", waited_s=interval, action="reconnecting")
                 protocol.abort()
-                raise AmiDisconnectedError("AMI peer stopped answering pings") from None
+                raise AmiPeerSilentError("AMI peer stopped answering pings") from None
         raise AmiDisconnectedError("AMI connection closed by the peer")
 
     # --- protocol callbacks --------------------------------------------------------------------------
     def _deliver(self, msg: AmiMessage) -> None:
         if msg.get("Event") == "FullyBooted":
             self._booted.set()
+            self._tell_state()
         try:
             self._on_event(msg)
         except Exception:
@@ -367,7 +365,7 @@ class AmiLink:
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         if self._logged_in:
-            log.warning("ami.disconnected", reason=_describe(exc) if exc else "closed by peer")
+            log.warning("ami.disconnected", reason=describe(exc) if exc else "closed by peer")
         self._set_connected(connected=False)
 
     def _malformed(self, reason: str, excerpt: str) -> None:
@@ -398,15 +396,20 @@ class AmiLink:
         self._logged_in = connected
         self._since = datetime.now(UTC)
         if connected:
+            self._reason = None  # a later drop must not show an older session's reason meanwhile
             self._ready.set()
         else:
             self._ready.clear()
-        if self._on_state is not None:
-            self._on_state(connected)
+        self._tell_state()
 
+    def _failed(self, exc: BaseException) -> None:
+        self._reason = reason_of(exc)
+        self._error = (describe(exc), datetime.now(UTC))
+        self._tell_state()
 
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return "unknown"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    def _tell_state(self) -> None:
+        """on_state hears every change of connected or of the reason why not (booting -> booted too)."""
+        now = (self._logged_in, self.health.reason)
+        if now != self._told and self._on_state is not None:
+            self._told = now
+            self._on_state(self._logged_in)

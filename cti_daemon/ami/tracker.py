@@ -13,9 +13,11 @@ the target's pop is updated to show the real caller. Transfers and pickups are h
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from cti_daemon.ami.call_events import (
     CallEvent,
+    CallRinging,
     LineChanged,
     LineStatus,
     Party,
@@ -171,7 +173,11 @@ class CallTracker(Handovers):
             known = self.channels.get(item.get("Uniqueid", ""))
             if known is not None and known.seq >= fresh:
                 continue
-            out.extend(self._on_snapshot(item, adopting=True))
+            rang_s = _duration_s(item.get("Duration", ""))
+            out.extend(
+                replace(e, rang_s=rang_s) if isinstance(e, CallRinging) else e
+                for e in self._on_snapshot(item, adopting=True)
+            )
             adopted = self.channels.get(item.get("Uniqueid", ""))
             if adopted is not None:
                 self._set_bridge(adopted, item.get("BridgeId") or None)
@@ -338,3 +344,12 @@ def _int(text: str) -> int:
 
 
 __all__ = ["ENDED_UNSEEN", "CallTracker"]
+
+
+def _duration_s(text: str) -> float:
+    """CoreShowChannels' Duration ("HH:MM:SS", the channel's age) in seconds; 0 when absent or unreadable."""
+    parts = text.strip().split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return 0.0
+    hours, minutes, seconds = (int(p) for p in parts)
+    return float(hours * 3600 + minutes * 60 + seconds)

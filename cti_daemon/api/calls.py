@@ -25,7 +25,7 @@ class CallView:
     state: str  # ringing | talking | dialing (up, not yet at one of our lines)
     ringing: list[str] = field(default_factory=list)  # extensions ringing now
     talking: list[str] = field(default_factory=list)  # extensions in the call, answered
-    contact_id: str | None = None  # the journal's contact, once issue 5 links it
+    contact_id: str | None = None  # the journal's contact of the call (the one its pops carry)
 
 
 CallSource = Callable[[], list[CallView]]

@@ -19,6 +19,7 @@ class Component:
     name: str
     is_up: Callable[[], bool]
     since: Callable[[], datetime]
+    details: Callable[[], dict[str, Any]] | None = None  # more fields of its part (AMI: why it is down)
 
 
 class HealthProbe:
@@ -49,7 +50,10 @@ class HealthProbe:
         return out
 
     async def report(self) -> dict[str, Any]:
-        parts: dict[str, Any] = {c.name: {"up": c.is_up(), "since": iso(c.since())} for c in self._components}
+        parts: dict[str, Any] = {
+            c.name: {"up": c.is_up(), "since": iso(c.since()), **(c.details() if c.details else {})}
+            for c in self._components
+        }
         parts["database"] = {"up": await self.store_up()}
         healthy = all(p["up"] for p in parts.values())
         body: dict[str, Any] = {"status": "ok" if healthy else "degraded", **parts}
@@ -63,12 +67,26 @@ _PART = {
     "required": ["up"],
     "properties": {"up": {"type": "boolean"}, "since": {"type": "string", "format": "date-time"}},
 }
+_AMI_PART = {
+    "type": "object",
+    "required": ["up"],
+    "properties": {
+        "up": {"type": "boolean", "description": "logged in, and Asterisk fully booted"},
+        "since": {"type": "string", "format": "date-time"},
+        "reason": {
+            "enum": ["auth_failed", "unreachable", "booting", "silent", None],
+            "description": "why AMI is not usable; null while it is",
+        },
+        "last_error": {"type": ["string", "null"], "description": "the last failure, kept after recovery"},
+        "last_error_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
 _REPORT = {
     "type": "object",
     "required": ["status", "ami", "mqtt", "database"],
     "properties": {
         "status": {"enum": ["ok", "degraded"]},
-        "ami": _PART,
+        "ami": _AMI_PART,
         "mqtt": _PART,
         "database": _PART,
         "node_id": {"type": "string"},

@@ -30,6 +30,10 @@ ANSWER = {
             "properties": {"raw": {"type": "string"}, "e164": {"type": ["string", "null"]}},
         },
         "identified": {"type": "boolean"},
+        "customer_guess": {
+            "type": "boolean",
+            "description": "several customers own the number: customer is the most likely, not confirmed",
+        },
         "reason": {"type": ["string", "null"]},
         "customer": {"oneOf": [CUSTOMER, {"type": "null"}]},
         "candidates": {"type": "array", "items": CUSTOMER},
@@ -44,6 +48,7 @@ def answer(ident: Identification) -> dict[str, Any]:
         "identified": ident.identified,
         "reason": ident.reason,
         "customer": payloads.customer(card) if card is not None else None,
+        "customer_guess": ident.customer_guess,
         "candidates": [payloads.customer(c) for c in ident.candidates] if len(ident.candidates) > 1 else [],
     }
 

@@ -24,6 +24,7 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 # Identification is expected well under a millisecond with a cache and a few ms without one.
+AMI_STATES = ("up", "auth_failed", "unreachable", "booting", "silent")
 IDENTIFY_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
 
 
@@ -41,6 +42,7 @@ class DeliveryFigures:
     pops_published: int
     journal_spooled: int = 0  # journal writes waiting in the local spool for the store
     ami_malformed: int = 0  # AMI frames skipped as not AMI (logged, first ten and one a thousand)
+    ami_reason: str | None = None  # why AMI is not usable (link_health.DownReason), None while it is
 
 
 class _LiveCollector(Collector):
@@ -86,6 +88,17 @@ class _LiveCollector(Collector):
         for name, is_up in self._probe.states().items():
             up.add_metric([name], 1.0 if is_up else 0.0)
         yield up
+        ami = GaugeMetricFamily(
+            "cti_ami_state",
+            "1 for the AMI link's state now: up, or why it is down (auth_failed: login refused, unreachable: "
+            "no TCP connection, booting: Asterisk not fully booted, silent: no answers)",
+            labels=["state"],
+        )
+        # Every state 0 while the first connection is still being made (nothing has failed yet).
+        now = f.ami_reason or ("up" if self._probe.states().get("ami") else None)
+        for state in AMI_STATES:
+            ami.add_metric([state], 1.0 if state == now else 0.0)
+        yield ami
 
 
 class DaemonMetrics:

@@ -6,6 +6,8 @@ serialise. When the tracker grows its own snapshot API (`call_views()`), only th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cti_daemon.ami.call_events import LineStatus
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.tracker import CallTracker
@@ -33,7 +35,10 @@ def line_status(tracker: CallTracker, extension: str) -> str:
     return line.status.value if line is not None else LineStatus.UNKNOWN.value
 
 
-def call_views(tracker: CallTracker) -> list[CallView]:
+def call_views(
+    tracker: CallTracker, contact_of: Callable[[str], str | None] = lambda _call_id: None
+) -> list[CallView]:
+    """`contact_of(call_id)`: the journal's contact of the call, the one its pops and call events carry."""
     out: list[CallView] = []
     for call in tracker.calls.values():
         talking = sorted(call.talking)
@@ -48,6 +53,7 @@ def call_views(tracker: CallTracker) -> list[CallView]:
                 state,
                 ringing,
                 talking,
+                contact_of(call.call_id),
             )
         )
     return sorted(out, key=lambda v: v.call_id)

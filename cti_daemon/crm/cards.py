@@ -3,6 +3,11 @@ the full card behind `GET /api/v1/customers/{id}` (phones and recent contacts to
 
 The ring path reads with plain SQL: on SQLite through the store's sqlite3 read thread (a few indexed
 statements in one hop), on PostgreSQL in one statement that builds the vehicles and documents as JSON.
+
+A number several customers own (a family's, a company's) lists them all, the most likely caller first: the
+customer reception last confirmed for a call from this number (the latest contact from it that names a
+customer, not a guess), else the one with the latest contact. A shared number costs one more indexed
+statement (contacts by caller number); a number with one owner costs nothing more.
 """
 
 from __future__ import annotations
@@ -92,8 +97,22 @@ def _crm(service: str | None, sales: str | None, parts: str | None) -> dict[str,
     return {k: v for k, v in (("service", service), ("sales", sales), ("parts", parts)) if v}
 
 
-def by_latest_contact(cards: list[CustomerCard]) -> list[CustomerCard]:
-    return sorted(cards, key=lambda c: (c.last_contact_at or _EPOCH, c.id), reverse=True)
+def by_latest_contact(cards: list[CustomerCard], confirmed: str | None = None) -> list[CustomerCard]:
+    """`confirmed`: the customer last confirmed as the caller from this number goes first."""
+    return sorted(cards, key=lambda c: (c.id == confirmed, c.last_contact_at or _EPOCH, c.id), reverse=True)
+
+
+# The customer named by the latest contact from a number: a ring's contact names one only when the number
+# has one owner (a shared number's records candidates, a guess), so for a shared number it is the one
+# reception confirmed (a PATCH, a registration). Searched through the caller_e164 index.
+_SQLITE_CONFIRMED = (
+    "SELECT customer_id FROM contacts WHERE caller_e164 = ? AND customer_id IS NOT NULL "
+    "ORDER BY created_at DESC, id DESC LIMIT 1"
+)
+_PG_CONFIRMED = (
+    "SELECT customer_id FROM contacts WHERE caller_e164 = $1 AND customer_id IS NOT NULL "
+    "ORDER BY created_at DESC, id DESC LIMIT 1"
+)
 
 
 # --- the ring path ---------------------------------------------------------------------------------------
@@ -106,19 +125,21 @@ class CardReader:
     async def for_number(self, e164: str, now: datetime) -> list[CustomerCard]:
         since = now - timedelta(days=RECENT_DAYS)
         if self._store.has_sqlite_reader:
-            return by_latest_contact(
-                await self._store.sqlite_read(lambda conn: _sqlite_cards(conn, e164, since))
-            )
+            return await self._store.sqlite_read(lambda conn: _sqlite_cards(conn, e164, since))
         if self._store.dialect == "postgresql":
             rows = await self._store.pg_fetch(_PG_CARDS, e164, since)
-            return by_latest_contact([_pg_card(r) for r in rows])
-        return by_latest_contact(await _orm_cards(self._store, e164, since))
+            confirmed = None
+            if len(rows) > 1:
+                found = await self._store.pg_fetch(_PG_CONFIRMED, e164)
+                confirmed = found[0]["customer_id"] if found else None
+            return by_latest_contact([_pg_card(r) for r in rows], confirmed)
+        return await _orm_cards(self._store, e164, since)
 
     def for_number_now(self, e164: str, now: datetime) -> list[CustomerCard] | None:
         """The same cards when they can be read without waiting (SQLite, inline); else None."""
         since = now - timedelta(days=RECENT_DAYS)
         done = self._store.sqlite_read_now(lambda conn: _sqlite_cards(conn, e164, since))
-        return None if done is None else by_latest_contact(done[0])
+        return None if done is None else done[0]
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -131,6 +152,7 @@ def _sqlite_parse(value: str | None) -> datetime | None:
 
 
 def _sqlite_cards(conn: sqlite3.Connection, e164: str, since: datetime) -> list[CustomerCard]:
+    """The owners' cards, the most likely caller first."""
     owners = conn.execute(
         "SELECT DISTINCT c.id, c.name, c.kind, c.crm_service, c.crm_sales, c.crm_parts "
         "FROM phones p JOIN customers c ON c.id = p.customer_id WHERE p.e164 = ?",
@@ -177,7 +199,11 @@ def _sqlite_cards(conn: sqlite3.Connection, e164: str, since: datetime) -> list[
                 int(recent or 0),
             )
         )
-    return cards
+    confirmed = None
+    if len(cards) > 1:
+        row = conn.execute(_SQLITE_CONFIRMED, (e164,)).fetchone()
+        confirmed = row[0] if row else None
+    return by_latest_contact(cards, confirmed)
 
 
 _PG_CARDS = """
@@ -257,7 +283,16 @@ async def _orm_cards(store: Store, e164: str, since: datetime) -> list[CustomerC
                 sum(1 for t in times if t and t >= since),
             )
         )
-    return cards
+    confirmed = None
+    if len(cards) > 1:
+        async with store.session() as session:
+            confirmed = await session.scalar(
+                select(Contact.customer_id)
+                .where(Contact.caller_e164 == e164, Contact.customer_id.is_not(None))
+                .order_by(Contact.created_at.desc(), Contact.id.desc())
+                .limit(1)
+            )
+    return by_latest_contact(cards, confirmed)
 
 
 # --- the full card ---------------------------------------------------------------------------------------

@@ -34,7 +34,14 @@ class Identification:
 
     @property
     def customer(self) -> CustomerCard | None:
+        """The caller: the number's one owner, or of several the most likely (see `customer_guess`)."""
         return self.candidates[0] if self.candidates else None
+
+    @property
+    def customer_guess(self) -> bool:
+        """Several customers own the number: `customer` is the most likely of them (the one reception last
+        confirmed for this number, else the latest contact), a guess until reception confirms it."""
+        return len(self.candidates) > 1
 
 
 def _utcnow() -> datetime:

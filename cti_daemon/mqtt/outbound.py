@@ -128,9 +128,22 @@ class AgentOutbound:
         )
         self._link.publish(self._topics.call(call_id), body)
 
-    def daemon_status(self, *, online: bool, ami_connected: bool, since: datetime) -> None:
+    def daemon_status(
+        self,
+        *,
+        online: bool,
+        ami_connected: bool,
+        since: datetime,
+        ami_reason: str | None = None,
+        ami_error_at: datetime | None = None,
+    ) -> None:
         body = payloads.daemon_status(
-            online=online, ami_connected=ami_connected, since=since, node_id=self._node_id
+            online=online,
+            ami_connected=ami_connected,
+            since=since,
+            node_id=self._node_id,
+            ami_reason=ami_reason,
+            ami_error_at=ami_error_at,
         )
         self._link.retain(self._topics.daemon_status(self._node_id), body)
 

@@ -79,6 +79,7 @@ def popup(
         "identified": ident.identified,
         "reason": ident.reason,
         "customer": customer(card) if card is not None else None,
+        "customer_guess": ident.customer_guess,
         "candidates": [customer(c) for c in ident.candidates] if len(ident.candidates) > 1 else [],
         "purpose": purpose_of(ident),
         "history": {
@@ -148,13 +149,25 @@ def call_event(
     return body
 
 
-def daemon_status(*, online: bool, ami_connected: bool, since: datetime, node_id: str) -> dict[str, Any]:
+def daemon_status(
+    *,
+    online: bool,
+    ami_connected: bool,
+    since: datetime,
+    node_id: str,
+    ami_reason: str | None = None,
+    ami_error_at: datetime | None = None,
+) -> dict[str, Any]:
+    """`ami_reason`: why AMI is not usable (auth_failed, unreachable, booting, silent), None while it is;
+    `ami_error_at`: its last failure, kept after recovery."""
     return {
         "v": VERSION,
         "state": "online" if online else "offline",
         "ami": "connected" if ami_connected else "disconnected",
         "since": iso(since),
         "node_id": node_id,
+        "ami_reason": ami_reason,
+        "ami_last_error_at": iso(ami_error_at) if ami_error_at is not None else None,
     }
 
 

@@ -18,6 +18,7 @@ def contact_json(c: ContactRecord, *, durable: bool = True) -> dict[str, Any]:
         "purpose_group": c.purpose_group,
         "customer_id": c.customer_id,
         "candidate_ids": list(c.candidate_ids),
+        "customer_guess": customer_guess(c),
         "caller": {
             "name": c.caller_name,
             "phone": c.caller_phone,
@@ -50,6 +51,12 @@ def contact_json(c: ContactRecord, *, durable: bool = True) -> dict[str, Any]:
     if not durable:
         body["spooled"] = True  # accepted while the store was away: kept on disk, written when it is back
     return body
+
+
+def customer_guess(c: ContactRecord) -> str | None:
+    """A shared number's contact names no customer until reception confirms one; its candidates are in
+    the order the pop showed them, so the first is the pop's guess (unconfirmed)."""
+    return c.candidate_ids[0] if c.customer_id is None and len(c.candidate_ids) > 1 else None
 
 
 def pop_contact(c: ContactRecord) -> dict[str, Any]:

@@ -375,6 +375,9 @@ class JournalService:
             raise JournalUnavailable(
                 f"the journal's store is unavailable ({exc}); nothing was changed"
             ) from None
+        if record.customer_id != current.customer_id:
+            # Reception said who called: their history changed, and a shared number now puts them first.
+            self._writer.forget_cards(record.customer_id, current.customer_id, record.caller_e164)
         self._ring.remember(record)
         self._announce(record)
         if (

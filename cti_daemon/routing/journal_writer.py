@@ -19,6 +19,7 @@ from cti_daemon.crm.journal_store import (
     ContactRecord,
     ContactReferenceError,
     EventRecord,
+    Filters,
     JournalStore,
     NoteRecord,
 )
@@ -70,6 +71,12 @@ class JournalWriter:
         if record.customer_id:
             self._invalidate(record.customer_id)  # its card's last contact and 90-day count changed
         return True
+
+    def forget_cards(self, *keys: str | None) -> None:
+        """Drop cached identifications a change made stale (customer ids, E.164 numbers)."""
+        for key in keys:
+            if key:
+                self._invalidate(key)
 
     async def note(self, contact_id: str, note: NoteRecord) -> bool:
         """Append a note: stored (True), or spooled (False) when the store is away and the contact exists
@@ -125,6 +132,25 @@ class JournalWriter:
         task = self._creating.get(contact_id)
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
+
+    async def contacts_of_call(self, call_id: str, *, timeout_s: float = 2.0) -> list[ContactRecord]:
+        """Every contact the journal holds for this call id: those still waiting in the spool, and the
+        store's (within `timeout_s`: a store that is away or slow leaves only the spool's)."""
+        found: list[ContactRecord] = []
+        for item in self.spool.pending():
+            record = item.get("record")
+            if item.get("op") == "contact" and isinstance(record, dict) and record.get("call_id") == call_id:
+                try:
+                    found.append(_contact_from_json(record))
+                except (TypeError, ValueError):
+                    log.warning("journal.spool_record_unreadable", key=item.get("key"))
+        try:
+            query = self.journal.query(Filters(call_id=call_id, limit=20))
+            found.extend(await asyncio.wait_for(query, timeout_s))
+        except (StoreError, DBAPIError, OSError, TimeoutError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("journal.call_contacts_unavailable", call_id=call_id, reason=reason)
+        return found
 
     async def _create_quietly(self, record: ContactRecord) -> bool:
         try:

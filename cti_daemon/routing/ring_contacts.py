@@ -2,7 +2,9 @@
 call reaches next, marked missed when the caller hangs up before anyone answered.
 
 The ring path never waits for the store: the contact's id is made here (UUIDv7), the pop leaves with it,
-and the write happens behind (to the spool if the store is away).
+and the write happens behind (to the spool if the store is away). The one exception is a call adopted
+ringing after a (re)connect (`recall`): its ring may have registered a contact before the daemon restarted,
+and one call has one contact (adopted_calls.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cti_daemon import logs
@@ -20,6 +22,7 @@ from cti_daemon.crm.identify import Identification
 from cti_daemon.crm.journal_store import CALLER_NAME_MAX, CALLER_PHONE_MAX, ContactRecord, EventRecord
 from cti_daemon.ids import uuid7
 from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.routing.adopted_calls import adopt
 from cti_daemon.routing.contact_json import contact_json, pop_contact
 from cti_daemon.routing.journal_writer import JournalWriter
 
@@ -73,9 +76,29 @@ class RingContacts:
         if record.call_id and record.call_id not in self._by_call:
             self._by_call[record.call_id] = _Live(record, self._clock())
 
+    async def recall(self, call_id: str, rang_s: float) -> None:
+        """A call adopted ringing after a (re)connect: the contact its ring already registered, found in
+        the store or the spool, becomes its contact again (its next pop carries it; a hang-up marks it
+        missed, counted from the ring the channel tells)."""
+        if call_id in self._by_call:
+            return  # we watched it ring (the AMI link, not the daemon, went away)
+        found = await self._writer.contacts_of_call(call_id)
+        adoption = adopt(found, call_id=call_id, node_id=self._node, now=self._clock(), rang_s=rang_s)
+        if adoption.contact is None or call_id in self._by_call:
+            return
+        self._by_call[call_id] = _Live(adoption.contact, adoption.rang_at)
+        log.info(
+            "journal.contact_readopted",
+            contact_id=adoption.contact.id,
+            call_id=call_id,
+            status=adoption.contact.status,
+            rang_s=rang_s,
+        )
+
     def on_ring(
-        self, call_id: str, extension: str, party: Party, ident: Identification
+        self, call_id: str, extension: str, party: Party, ident: Identification, rang_s: float | None = None
     ) -> RingContact | None:
+        """`rang_s`: how long an adopted call had rung already (None: it rings now)."""
         live = self._by_call.get(call_id)
         if live is not None:
             at_reception = extension in self._reception
@@ -85,7 +108,8 @@ class RingContacts:
         if extension not in self._reception:
             return None
         record = self._new(call_id, party, ident)
-        self._by_call[call_id] = _Live(record, record.created_at)
+        rang_at = record.created_at - timedelta(seconds=rang_s or 0.0)
+        self._by_call[call_id] = _Live(record, rang_at)
         # After the pop (which the caller of on_ring queues next): the agent's card comes first.
         loop = asyncio.get_running_loop()
         loop.call_soon(self._writer.create_soon, record)
@@ -144,8 +168,15 @@ class RingContacts:
             purpose_auto=purpose is not None,
             call_id=call_id,
             node_id=self._node,
-            events=(EventRecord(uuid7(), now, ACTOR, "registered", {"via": "ring", "number": party.number}),),
+            events=(EventRecord(uuid7(), now, ACTOR, "registered", self._registered(party, ident)),),
         )
+
+    @staticmethod
+    def _registered(party: Party, ident: Identification) -> dict[str, Any]:
+        data: dict[str, Any] = {"via": "ring", "number": party.number}
+        if ident.customer_guess and ident.customer is not None:
+            data["customer_guess"] = ident.customer.id  # what the pop showed first: unconfirmed
+        return data
 
     async def _missed(self, live: _Live, ended: CallEnded) -> None:
         """A call that rang reception and ended with nobody answering: a missed call to call back."""

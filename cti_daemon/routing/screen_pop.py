@@ -45,8 +45,11 @@ class CallContacts(Protocol):
     Called in the call's own order, after its pop."""
 
     def on_ring(
-        self, call_id: str, extension: str, party: Party, ident: Identification
+        self, call_id: str, extension: str, party: Party, ident: Identification, rang_s: float | None = None
     ) -> RingContact | None: ...
+
+    async def recall(self, call_id: str, rang_s: float) -> None:
+        """Before the pop of a call adopted ringing: find the contact its ring already has."""
 
     def observe(self, events: Iterable[CallEvent]) -> None: ...
 
@@ -83,7 +86,7 @@ class ScreenPopService:
                 continue
             call_id = event.call_id
             previous = self._chains.get(call_id)
-            if previous is None and not isinstance(event, CallRinging | CallerChanged):
+            if previous is None and not _waits(event):
                 self._apply(event)  # nothing to wait for and no I/O: handled now
                 continue
             if previous is None and isinstance(event, CallRinging) and self._ring_now(event):
@@ -112,6 +115,9 @@ class ScreenPopService:
         elif isinstance(event, CallerChanged):
             await self._caller_changed(event)
         else:
+            if isinstance(event, CallAnswered) and event.adopted and self._contacts is not None:
+                # Answered before a restart: its contact (if its ring registered one) is the call's again.
+                await self._contacts.recall(event.call_id, 0.0)
             self._apply(event)
 
     def _known(self, call_id: str, party: Party) -> Identification | None:
@@ -127,8 +133,9 @@ class ScreenPopService:
         return ident
 
     def _ring_now(self, event: CallRinging) -> bool:
-        """Pop now if the caller is known without waiting; False: the chain's task must do it."""
-        if self._identify_now is None:
+        """Pop now if the caller is known without waiting; False: the chain's task must do it. An adopted
+        ring waits for the journal (recall): its contact may be there from before a restart."""
+        if self._identify_now is None or event.rang_s is not None:
             return False
         try:
             ident = self._known(event.call_id, event.caller)
@@ -143,6 +150,8 @@ class ScreenPopService:
         return True
 
     async def _ringing(self, event: CallRinging) -> None:
+        if event.rang_s is not None and self._contacts is not None:
+            await self._contacts.recall(event.call_id, event.rang_s)
         self._pop(event, await self._identified(event.call_id, event.caller))
 
     def _pop(self, event: CallRinging, ident: Identification) -> None:
@@ -151,7 +160,7 @@ class ScreenPopService:
         key = (event.call_id, event.extension)
         self._live.add(key)
         contact = (
-            self._contacts.on_ring(event.call_id, event.extension, event.caller, ident)
+            self._contacts.on_ring(event.call_id, event.extension, event.caller, ident, event.rang_s)
             if self._contacts and not event.outbound  # an employee placing a call is no inbound contact
             else None
         )
@@ -273,3 +282,12 @@ class ScreenPopService:
             since=since,
             queues=event.queues,
         )
+
+
+def _adopted(event: CallEvent) -> bool:
+    return isinstance(event, CallAnswered) and event.adopted
+
+
+def _waits(event: CallEvent) -> bool:
+    """Handling it may wait (identification, the journal): it needs the call's chain."""
+    return isinstance(event, CallRinging | CallerChanged) or _adopted(event)

@@ -74,7 +74,9 @@ class TransferService:
         confirm_s: float,
         observer: TransferObserver | None = None,
         contact_facts: ContactFactsFn | None = None,
+        contact_of: Callable[[str], str | None] | None = None,
     ) -> None:
+        """`contact_of(call_id)`: the journal's contact of the call, named by each transfer of it."""
         self._link = link
         self._views = views
         self._directory = directory
@@ -83,6 +85,7 @@ class TransferService:
         self._clock = clock
         self._context = context
         self._confirm_s = confirm_s
+        self._contact_of = contact_of
         self._reports = TransferReports(
             out=out, clock=clock, views=views, observer=observer, contact_facts=contact_facts
         )
@@ -131,6 +134,7 @@ class TransferService:
                 to_extension=target,
                 to_employee_id=employee_id,
                 now=self._clock(),
+                contact_id=self._contact_of(view.call_id) if self._contact_of is not None else None,
                 channel=view.transferer_channel,
             )
         except TransferConflictError as exc:

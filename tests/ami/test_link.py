@@ -149,3 +149,88 @@ def test_backoff_doubles_with_jitter_and_never_exceeds_the_cap() -> None:
     assert all(0.25 <= d <= 30.0 for d in delays)
     assert delays[0] <= 0.5 and delays[5] >= 8.0 and max(delays) <= 30.0
     assert delays[-1] >= 15.0
+
+
+async def test_given_asterisk_restarting_again_soon_after_a_resynced_session_then_the_back_off_starts_over(
+    sim: Sim,
+) -> None:
+    resynced = asyncio.Event()
+
+    async def resync(_link: AmiLink) -> None:
+        resynced.set()
+
+    await sim.server.stop()  # Asterisk restarting: refused for a while, the attempts grow
+    cfg = _config(sim.port, reconnect_max_delay_s=30.0)
+    async with AmiLink(cfg, on_event=lambda m: None, on_session=resync, rng=random.Random(11)) as link:
+        await _until(lambda: (link.last_delay_s or 0) >= 1.0, timeout=10)  # the third step, 1-2 s
+        await sim.server.start()
+        await link.wait_connected(5)
+        await asyncio.wait_for(resynced.wait(), 5)
+        grown = link.last_delay_s
+        await sim.server.stop()  # and restarts again, a second after we were back
+        await _until(lambda: link.last_delay_s != grown and not link.connected)
+        # Logged in and resynced: a success. The next attempt is the first step, not the fourth (2-4 s).
+        assert link.last_delay_s is not None and link.last_delay_s <= 0.5
+        await sim.server.start()
+        await link.wait_connected(2)
+
+
+async def test_given_a_pbx_that_drops_each_session_before_the_resync_is_done_then_the_back_off_still_grows(
+    sim: Sim,
+) -> None:
+    async def resync_never_done(_link: AmiLink) -> None:
+        await asyncio.Event().wait()
+
+    cfg = _config(sim.port, reconnect_max_delay_s=30.0)
+    delays: list[float] = []
+    async with AmiLink(cfg, on_event=lambda m: None, on_session=resync_never_done) as link:
+        for _ in range(3):
+            await link.wait_connected(5)
+            sim.server.drop_connections()
+            await _until(lambda: not link.connected)
+            assert link.last_delay_s is not None
+            delays.append(link.last_delay_s)
+    assert delays[0] <= 0.5 and delays[1] >= 0.5 and delays[2] >= 1.0, delays
+
+
+async def test_given_a_wrong_secret_then_the_link_says_auth_failed_with_the_time_and_never_the_secret(
+    sim: Sim,
+) -> None:
+    cfg = _config(sim.port, secret=Secret("wrong-secret-value"))
+    async with AmiLink(cfg, on_event=lambda m: None) as link:
+        await _until(lambda: link.health.reason is not None, timeout=5)
+        health = link.health
+    assert (health.up, health.reason) == (False, "auth_failed")
+    assert health.last_error is not None and "Authentication failed" in health.last_error
+    assert "wrong-secret-value" not in health.last_error
+    assert health.last_error_at is not None
+
+
+async def test_given_a_pbx_refusing_connections_then_the_link_says_unreachable(sim: Sim) -> None:
+    await sim.server.stop()
+    async with AmiLink(_config(sim.port), on_event=lambda m: None) as link:
+        await _until(lambda: link.health.reason is not None)
+        assert (link.health.up, link.health.reason) == (False, "unreachable")
+
+
+async def test_given_a_pbx_still_booting_then_the_link_says_booting_until_fully_booted(sim: Sim) -> None:
+    await sim.server.stop()
+    await sim.server.start(booting=True)  # logins taken, FullyBooted not sent yet
+    async with AmiLink(_config(sim.port), on_event=lambda m: None) as link:
+        await link.wait_connected(5)
+        assert link.connected
+        assert (link.health.up, link.health.reason) == (False, "booting")
+        sim.server.finish_boot()
+        await _until(lambda: link.health.up)
+        assert link.health.reason is None
+
+
+async def test_given_a_hung_pbx_then_the_link_says_silent(sim: Sim) -> None:
+    cfg = _config(sim.port, connect_timeout_s=0.3)
+    async with AmiLink(cfg, on_event=lambda m: None) as link:
+        await link.wait_connected(5)
+        sim.server.go_silent(hang=True)  # pings unanswered, and new connections never greeted
+        await _until(lambda: link.health.reason is not None)
+        assert (link.health.up, link.health.reason) == (False, "silent")
+        sim.server.wake_up()
+        await _until(lambda: link.health.up)

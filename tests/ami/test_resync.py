@@ -92,7 +92,7 @@ async def test_given_calls_that_started_unseen_then_resync_adopts_them_a_ringing
     rang, answered = [e for e in events if not isinstance(e, LineChanged)]
     assert isinstance(rang, CallRinging) and rang.channel.startswith("PJSIP/201-")
     assert (rang.call_id, rang.extension, rang.caller) == (ring_call, "201", Party("+79035556677", "Anna"))
-    assert answered == CallAnswered(talk_call, "202", Party("+79161112233", ""))
+    assert answered == CallAnswered(talk_call, "202", Party("+79161112233", ""), adopted=True)
     lines = {e.extension: (e.status, e.call_id) for e in events if isinstance(e, LineChanged)}
     assert lines == {
         "100": (LineStatus.READY, None),
@@ -105,6 +105,20 @@ async def test_given_calls_that_started_unseen_then_resync_adopts_them_a_ringing
     for task in (ringing, talking):
         task.cancel()
     pbx.cancel_flows()
+
+
+def test_given_a_call_adopted_ringing_then_its_ring_says_how_long_it_rang_already_from_the_duration() -> None:
+    tracker = CallTracker(LineDirectory())
+    trunk = {"Channel": "PJSIP/trunk-00000000", "ChannelState": "4", "Uniqueid": "9.0", "Linkedid": "9.0"}
+    leg = {"Channel": "PJSIP/100-00000001", "ChannelState": "5", "Uniqueid": "9.1", "Linkedid": "9.0"}
+    events = tracker.resync(
+        channels=[{**trunk, "Duration": "00:01:05"}, {**leg, "CallerIDNum": "100", "Duration": "00:01:04"}]
+    )
+    (rang,) = [e for e in events if isinstance(e, CallRinging)]
+    assert (rang.extension, rang.rang_s) == ("100", 64.0), "adopted: not a new ring, 64 s old"
+    live = {"Event": "Newstate", **leg, "Uniqueid": "8.1", "Linkedid": "8.0", "Channel": "PJSIP/201-00000002"}
+    (ring,) = [e for e in tracker.handle(live) if isinstance(e, CallRinging)]
+    assert ring.rang_s is None, "live news rings now"
 
 
 def test_given_news_that_arrived_while_the_lists_were_on_their_way_then_the_news_wins() -> None:

@@ -243,6 +243,30 @@ async def test_given_two_owners_of_a_number_then_the_one_contacted_last_comes_fi
     assert [c.contacts_90d for c in result.candidates] == [1, 2]
 
 
+async def test_given_reception_confirmed_an_owner_of_a_shared_number_then_that_owner_comes_first_as_a_guess(
+    store: Store,
+) -> None:
+    number = "+79165550000"
+    async with store.session() as session, session.begin():
+        for cid in ("c-a", "c-b"):
+            session.add(Customer(id=cid, name=f"Owner {cid}"))
+        await session.flush()
+        for cid in ("c-a", "c-b"):
+            session.add(Phone(customer_id=cid, raw="89165550000", e164=number))
+        # c-a was in touch last (a visit, not from this number); c-b was confirmed as this number's caller.
+        session.add(Contact(customer_id="c-a", created_at=NOW - timedelta(days=1)))
+        session.add(Contact(customer_id="c-b", caller_e164=number, created_at=NOW - timedelta(days=3)))
+        # A later ring from the number that nobody confirmed: candidates only, it changes nothing.
+        session.add(
+            Contact(customer_id=None, candidate_ids=["c-a", "c-b"], caller_e164=number, created_at=NOW)
+        )
+    result = await Identifier(store, NumberRules("RU"), clock=lambda: NOW).identify("+7 916 555-00-00")
+    assert [c.id for c in result.candidates] == ["c-b", "c-a"]
+    assert result.identified and result.customer_guess, "the first of several owners is a guess"
+    alone = await Identifier(store, NumberRules("RU"), clock=lambda: NOW).identify("89160000009")
+    assert not alone.customer_guess
+
+
 async def test_given_postgres_drops_our_connections_then_identification_never_raises_and_recovers(
     seeded: Store,
 ) -> None:

@@ -92,3 +92,22 @@ def test_given_a_database_error_then_only_a_refusal_of_the_content_sets_the_reco
     error: DBAPIError, set_aside: bool
 ) -> None:
     assert _refused_for_content(error) is set_aside
+
+
+async def test_given_a_calls_contact_still_in_the_spool_or_in_the_store_then_both_are_the_calls_contacts(
+    store: Store, tmp_path: Path
+) -> None:
+    spool_path = tmp_path / "spool.jsonl"
+    away = open_store("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")  # refused: the store is away
+    try:
+        spooling = JournalWriter(JournalStore(away), Spool(spool_path), invalidate=lambda _id: None)
+        spooled = _contact("Olga", "7.0")
+        assert await spooling.create(spooled) is False
+        assert await spooling.contacts_of_call("7.0", timeout_s=5) == [spooled], "the spool counts"
+    finally:
+        await away.dispose()
+    writer = JournalWriter(JournalStore(store), Spool(spool_path), invalidate=lambda _id: None)
+    stored, other_call = _contact("Olga", "7.0"), _contact("Ivan", "8.0")
+    assert await writer.create(stored) and await writer.create(other_call)
+    found = await writer.contacts_of_call("7.0")
+    assert sorted(c.id for c in found) == sorted([spooled.id, stored.id])

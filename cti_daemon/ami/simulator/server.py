@@ -58,6 +58,9 @@ class AmiSession(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}/{peer[1]}" if peer else "?"
         self.server.sessions.add(self)
+        if self.server.hung:
+            self.silent = True  # the port still accepts, but nothing is ever said: not even the greeting
+            return
         transport.write(BANNER.encode())
 
     def data_received(self, data: bytes) -> None:
@@ -124,6 +127,7 @@ class AmiServer:
         self.login_failure_delay_s = login_failure_delay_s
         self.write = write
         self.booting = False
+        self.hung = False  # go_silent(hang=True): connections made from now on are silent too
         self.sessions: set[AmiSession] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.actions: dict[str, ActionHandler] = {
@@ -212,10 +216,16 @@ class AmiServer:
         for session in list(self.sessions):
             session.close()
 
-    def go_silent(self) -> None:
-        """Keep every connection open but never answer or send again (a hung Asterisk, a dead NAT)."""
+    def go_silent(self, *, hang: bool = False) -> None:
+        """Keep every connection open but never answer or send again (a dead NAT). `hang`: a hung
+        Asterisk, whose port still accepts connections that never hear a greeting, until `wake_up()`."""
+        self.hung = self.hung or hang
         for session in self.sessions:
             session.silent = True
+
+    def wake_up(self) -> None:
+        """New connections are answered again (the silent ones stay silent: they are dead to us)."""
+        self.hung = False
 
     def close_mid_frame(self) -> None:
         for session in list(self.sessions):
