@@ -211,7 +211,7 @@ class Daemon:
             extra=lambda: {
                 "node_id": node,
                 "mqtt_outbox": self.mqtt.outbox_depth,
-                "journal_spool": len(self.writer.spool),
+                "journal_spool": self.writer.waiting,
             },
         )
         self.metrics.watch(self._delivery_figures, self.health)
@@ -268,7 +268,7 @@ class Daemon:
             outbox_depth=self.mqtt.outbox_depth,
             outbox_limit=self.config.mqtt.outbox_limit,
             pops_published=self.pops.pops_published,
-            journal_spooled=len(self.writer.spool),
+            journal_spooled=self.writer.waiting,
             ami_malformed=self.ami.stats()["malformed"],
         )
 

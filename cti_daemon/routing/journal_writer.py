@@ -4,6 +4,7 @@ replays the spool, in order and exactly once, when the store is back (inserts ar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from cti_daemon.crm.journal_store import (
     JournalStore,
     NoteRecord,
 )
-from cti_daemon.crm.spool import Spool
+from cti_daemon.crm.spool import Spool, SpoolWriteError
 from cti_daemon.crm.store import StoreError, StoreUnavailableError
 from cti_daemon.ids import uuid7
 
@@ -46,6 +47,10 @@ class JournalWriter:
         self._invalidate = invalidate
         self._replayed = replayed
         self._creating: dict[str, asyncio.Task[bool]] = {}
+        # What the ring path could neither store nor spool (the store away and the disk full): kept in
+        # memory, in order, and put in the spool as soon as it takes records again. HTTP writes are
+        # refused instead (503): a client can send again, a ring cannot.
+        self._held: list[dict[str, Any]] = []
         self.spooled_ids: set[str] = {r["key"] for r in spool.pending() if r.get("op") == "contact"}
 
     # --- writing -------------------------------------------------------------------------------------
@@ -58,12 +63,46 @@ class JournalWriter:
     def _forget(self, contact_id: str, _task: asyncio.Task[bool]) -> None:
         self._creating.pop(contact_id, None)
 
-    async def create(self, record: ContactRecord) -> bool:
-        """True when stored; False when the store is away and the contact is safe in the spool."""
+    @property
+    def waiting(self) -> int:
+        """Writes waiting for the store: in the spool, and held in memory while the spool's disk is full."""
+        return len(self.spool) + len(self._held)
+
+    def _keep(self, item: dict[str, Any], *, hold: bool) -> None:
+        """Into the spool, behind whatever is held in memory (the order of a contact and its marks
+        matters). SpoolWriteError when the disk refuses it, unless `hold`: then held in memory."""
+        try:
+            self.flush_held()
+            self.spool.append(item)
+        except SpoolWriteError as exc:
+            if not hold:
+                raise
+            self._held.append(item)
+            log.error(  # noqa: TRY400 - the reason is the story, not a traceback
+                "journal.held_in_memory",
+                key=item["key"],
+                op=item.get("op"),
+                held=len(self._held),
+                reason=str(exc),
+            )
+
+    def flush_held(self) -> None:
+        """Move what is held in memory to the spool, oldest first (SpoolWriteError: the disk is still
+        full; what could not be moved stays held)."""
+        while self._held:
+            self.spool.append(self._held[0])
+            self._held.pop(0)
+            if not self._held:
+                log.info("journal.held_spooled")
+
+    async def create(self, record: ContactRecord, *, hold: bool = False) -> bool:
+        """True when stored; False when the store is away and the contact is safe in the spool (or, with
+        `hold`, in memory while the spool's disk is full). SpoolWriteError: the store is away and the
+        spool could not keep it; nothing was kept."""
         try:
             await self.journal.insert(record)
         except StoreUnavailableError as exc:
-            self.spool.append({"key": record.id, "op": "contact", "record": _to_json(record)})
+            self._keep({"key": record.id, "op": "contact", "record": _to_json(record)}, hold=hold)
             self.spooled_ids.add(record.id)
             log.warning("journal.spooled", contact_id=record.id, call_id=record.call_id, reason=str(exc))
             return False
@@ -79,8 +118,8 @@ class JournalWriter:
         except StoreUnavailableError as exc:
             if contact_id not in self.spooled_ids:
                 raise  # we cannot tell the contact exists: refuse rather than keep a note for nothing
-            self.spool.append(
-                {"key": note.id, "op": "note", "contact_id": contact_id, "note": _to_json(note)}
+            self._keep(
+                {"key": note.id, "op": "note", "contact_id": contact_id, "note": _to_json(note)}, hold=False
             )
             log.warning("journal.note_spooled", contact_id=contact_id, reason=str(exc))
             return False
@@ -98,7 +137,7 @@ class JournalWriter:
             except StoreUnavailableError as exc:
                 why = str(exc) or type(exc).__name__
         record = {"key": event.id, "op": "missed", "contact_id": contact_id, "reason": reason}
-        self.spool.append({**record, "event": _to_json(event)})
+        self._keep({**record, "event": _to_json(event)}, hold=True)  # from a hang-up: nobody to refuse
         log.warning("journal.missed_spooled", contact_id=contact_id, reason=why)
         return None
 
@@ -128,7 +167,7 @@ class JournalWriter:
 
     async def _create_quietly(self, record: ContactRecord) -> bool:
         try:
-            return await self.create(record)
+            return await self.create(record, hold=True)
         except ContactReferenceError as exc:
             log.error("journal.refused", contact_id=record.id, reason=str(exc))  # noqa: TRY400 - no traceback needed
             return False
@@ -170,6 +209,9 @@ class JournalWriter:
     async def run_replay(self, interval_s: float = 2.0) -> None:
         said = ""
         while True:
+            if self._held:
+                with contextlib.suppress(SpoolWriteError):
+                    self.flush_held()
             if self.spool.pending():
                 try:
                     await self.replay()
