@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from cti_daemon import logs
 from cti_daemon.crm.journal_store import (
@@ -24,7 +24,7 @@ from cti_daemon.crm.journal_store import (
     NoteRecord,
 )
 from cti_daemon.crm.spool import Spool, SpoolWriteError
-from cti_daemon.crm.store import StoreError, StoreUnavailableError
+from cti_daemon.crm.store import StoreError, StoreUnavailableError, refused_for_content
 from cti_daemon.ids import uuid7
 
 log = logs.get("cti.routing.journal")
@@ -269,13 +269,7 @@ class JournalWriter:
             log.error("journal.spool_unknown_record", key=item.get("key"), op=item.get("op"))
 
 
-def _refused_for_content(exc: DBAPIError) -> bool:
-    """The database refuses these values and will again (SQLSTATE class 22 data exception, 23 integrity
-    constraint; SQLite's DataError, IntegrityError), as opposed to something that passes (a lock)."""
-    if isinstance(exc, DataError | IntegrityError):
-        return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23")
+_refused_for_content = refused_for_content
 
 
 def _system_note(record: ContactRecord, reason: str) -> NoteRecord:
