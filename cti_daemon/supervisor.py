@@ -60,6 +60,9 @@ class Supervisor:
                 await work()
                 return
             except Exception as exc:  # noqa: BLE001 - the point: whatever it was, the task runs again
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # it failed while being stopped: no restart (stop() says so)
                 if loop.time() - started > 60:
                     delay = self._first_delay_s  # it ran a good while: a new fault, not the same again
                 log.error(  # noqa: TRY400 - a traceback may carry statement parameters: the reason only
