@@ -59,7 +59,7 @@ class Supervisor:
             try:
                 await work()
                 return
-            except Exception as exc:  # noqa: BLE001 - the point: whatever it was, the task runs again
+            except Exception as exc:  # the point: whatever it was, the task runs again
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     raise  # it failed while being stopped: no restart (stop() says so)
