@@ -182,6 +182,15 @@ class JournalWriter:
                 reason=str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__,
             )
             return False
+        except Exception as exc:  # noqa: BLE001 - a ring's contact must not die with a background task
+            # Nothing we know of (the store's faults are StoreUnavailableError): keep the contact for the
+            # replay rather than lose it in an "exception never retrieved".
+            self._keep({"key": record.id, "op": "contact", "record": _to_json(record)}, hold=True)
+            self.spooled_ids.add(record.id)
+            log.error(  # noqa: TRY400 - the reason, not a traceback that may carry the values
+                "journal.write_failed", contact_id=record.id, call_id=record.call_id, error=type(exc).__name__
+            )
+            return False
 
     # --- the spool -----------------------------------------------------------------------------------
     async def replay(self) -> int:
