@@ -12,8 +12,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import DBAPIError
-
 from cti_daemon import logs
 from cti_daemon.ami.call_events import CallEvent
 from cti_daemon.ami.directory import LineDirectory
@@ -49,16 +47,18 @@ from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
 from cti_daemon.crm.journal_store import JournalStore
 from cti_daemon.crm.numbers import NumberRules
-from cti_daemon.crm.purposes import PurposeCatalog, load_catalog
+from cti_daemon.crm.purposes import PurposeCatalog
 from cti_daemon.crm.schema import head as schema_head
 from cti_daemon.crm.search import CustomerSearch
 from cti_daemon.crm.spool import Spool
 from cti_daemon.crm.staff import list_staff
+from cti_daemon.crm.staff_directory import StaffDirectory
 from cti_daemon.crm.store import Store, StoreError, open_store
 from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.mqtt.topics import Topics
+from cti_daemon.readiness import tell_systemd
 from cti_daemon.routing.call_actions import PbxNews
 from cti_daemon.routing.click_to_dial import ClickToDial
 from cti_daemon.routing.contact_json import contact_json
@@ -73,6 +73,7 @@ from cti_daemon.routing.transfer_book import TransferBook
 from cti_daemon.routing.transfers import TransferService
 from cti_daemon.routing.visibility import purposes_of
 from cti_daemon.routing.waiting_queue import WaitingQueue
+from cti_daemon.supervisor import Supervisor
 from cti_daemon.systemd import Notifier
 from cti_daemon.timefmt import iso, utcnow
 
@@ -91,14 +92,17 @@ class Daemon:
         self.clock = clock
         self.notifier = notifier or Notifier()
         self._stack = AsyncExitStack()
-        self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Event()
         self.started_at = clock()
         topics = Topics(config.mqtt.topic_prefix)
         node = config.mqtt.node_id
         self.topics = topics
 
-        self.store: Store = open_store(config.database.url, lookup_timeout_s=config.database.lookup_timeout_s)
+        self.store: Store = open_store(
+            config.database.url,
+            lookup_timeout_s=config.database.lookup_timeout_s,
+            statement_timeout_s=config.database.statement_timeout_s,
+        )
         self.directory = LineDirectory(internal_max_digits=config.phone.internal_max_digits)
         rules = NumberRules(
             config.phone.default_region,
@@ -130,9 +134,17 @@ class Daemon:
         # The journal: contacts registered at ring time and over HTTP, spooled while the store is away.
         self.catalog = PurposeCatalog.builtin()  # replaced by the store's once it answers
         journal_store = JournalStore(self.store)
+        spool = Path(config.routing.spool_file)
+        self.staff = StaffDirectory(
+            self.store,
+            self.directory,
+            spool.with_name(spool.stem + ".employees.json"),  # beside the spool: read when the store is away
+            on_catalog=self._set_catalog,
+            refresh_s=DIRECTORY_REFRESH_S,
+        )
         self.writer = JournalWriter(
             journal_store,
-            Spool(Path(config.routing.spool_file)),
+            Spool(spool),
             invalidate=self.identifier.invalidate,
             replayed=lambda record: self.outbound.traffic(contact_id=record.id, contact=contact_json(record)),
         )
@@ -219,10 +231,11 @@ class Daemon:
             extra=lambda: {
                 "node_id": node,
                 "mqtt_outbox": self.mqtt.outbox_depth,
-                "journal_spool": len(self.writer.spool),
+                "journal_spool": self.writer.waiting,
             },
         )
         self.metrics.watch(self._delivery_figures, self.health)
+        self.supervisor = Supervisor(on_restart=lambda name: self.metrics.task_restarts.labels(name).inc())
         tokens = TokenBook.load(config.http.tokens_file) if config.http.tokens_file else None
         sc = config.sessions
         self.sessions = SessionBook(
@@ -284,6 +297,9 @@ class Daemon:
         record = self.ring_contacts.for_call(call_id)
         return record.id if record is not None else None
 
+    def _set_catalog(self, catalog: PurposeCatalog) -> None:
+        self.catalog = catalog
+
     def _reception_staff(self) -> list[str]:
         found = (self.directory.employee_at(ext) for ext in self.config.routing.reception_extensions)
         return [e for e in found if e is not None]
@@ -298,7 +314,7 @@ class Daemon:
             outbox_depth=self.mqtt.outbox_depth,
             outbox_limit=self.config.mqtt.outbox_limit,
             pops_published=self.pops.pops_published,
-            journal_spooled=len(self.writer.spool),
+            journal_spooled=self.writer.waiting,
             ami_malformed=self.ami.stats()["malformed"],
             ami_reason=self.ami.health.reason,
         )
@@ -340,7 +356,7 @@ class Daemon:
         try:
             self._stack.push_async_callback(self.store.dispose)
             await self._check_schema()
-            await self._load_directory()
+            await self.staff.load()
             self.outbound.daemon_status(online=True, ami_connected=False, since=self.clock())
             self.presence.listen(self.mqtt, self.topics)
             await self._stack.enter_async_context(self.mqtt)
@@ -348,10 +364,11 @@ class Daemon:
             self._stack.push_async_callback(self.transfers.close)
             self._stack.push_async_callback(self.click_to_dial.close)
             await self._stack.enter_async_context(self.api)
-            self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory-refresh"))
-            self._tasks.append(asyncio.create_task(self._tell_systemd(), name="systemd"))
-            self._tasks.append(asyncio.create_task(self.writer.run_replay(), name="spool-replay"))
-            self._tasks.append(asyncio.create_task(self.queue.run(), name="waiting-queue"))
+            # Long-lived work: each task that fails is logged, counted and started again.
+            self.supervisor.start("directory-refresh", self.staff.run)
+            self.supervisor.start("systemd", self._tell_systemd)
+            self.supervisor.start("spool-replay", self.writer.run_replay)
+            self.supervisor.start("waiting-queue", self.queue.run)
         except BaseException:
             await self._stack.aclose()
             raise
@@ -365,11 +382,7 @@ class Daemon:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.notifier.stopping()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.supervisor.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.pops.idle(), 2.0)
         with contextlib.suppress(Exception):
@@ -394,47 +407,11 @@ class Daemon:
                 fix="cti-daemon db upgrade",
             )
 
-    async def _load_directory(self) -> bool:
-        try:
-            owners = await self.store.line_owners()
-        except (StoreError, OSError, DBAPIError) as exc:  # DBAPIError: e.g. a schema not created yet
-            reason = str(exc).splitlines()[0]
-            log.warning("directory.unavailable", reason=reason, effect="pops wait for the employee list")
-            return False
-        self.directory.replace(owners)
-        try:
-            self.catalog = await load_catalog(self.store)
-        except (StoreError, OSError, DBAPIError) as exc:
-            log.warning("purposes.unavailable", reason=str(exc).splitlines()[0])
-        log.info("directory.loaded", employees=len(owners), purposes=len(self.catalog.purposes))
-        return True
-
-    async def _refresh_directory(self) -> None:
-        while True:
-            await asyncio.sleep(DIRECTORY_REFRESH_S)
-            await self._load_directory()
-
     async def _tell_systemd(self) -> None:
-        """READY=1 once AMI, MQTT and the store are up; then WATCHDOG=1 while the loop turns."""
-        waiting_for = ""
-        while True:
-            missing = [
-                name for name, up in (("AMI", self.ami.connected), ("MQTT", self.mqtt.connected)) if not up
-            ]
-            if not missing and await self.store.ping():
-                break
-            now_waiting = ", ".join(missing) or "database"
-            if now_waiting != waiting_for:
-                waiting_for = now_waiting
-                self.notifier.status(f"waiting for {now_waiting}")
-                log.info("daemon.waiting", waiting_for=now_waiting)
-            await asyncio.sleep(0.1)
-        self.notifier.ready("AMI, MQTT and database up")
-        self._ready.set()
-        log.info("daemon.ready", node_id=self.config.mqtt.node_id)
-        interval = self.notifier.watchdog_interval_s
-        if interval is None:
-            return
-        while True:
-            self.notifier.watchdog()
-            await asyncio.sleep(interval)
+        await tell_systemd(
+            self.notifier,
+            links=lambda: [("AMI", self.ami.connected), ("MQTT", self.mqtt.connected)],
+            store_up=self.store.ping,
+            ready=self._ready,
+            node_id=self.config.mqtt.node_id,
+        )

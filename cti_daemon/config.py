@@ -61,6 +61,9 @@ class DatabaseConfig:
     # A ringing call's card read from PostgreSQL waits at most this long; then the pop goes out
     # unidentified, with the reason (SQLite reads are local and not bounded by it).
     lookup_timeout_s: float = 1.0
+    # Every other statement, the wait for a pooled connection and the health probe (PostgreSQL): after
+    # this the store counts as away (contacts spooled, 503 for reads) instead of hanging on a silent server.
+    statement_timeout_s: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +336,8 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("database.identify_cache_max_entries", "must be at least 1")
     if not 0 < config.database.lookup_timeout_s <= 30:
         bad("database.lookup_timeout_s", "must be more than 0 and at most 30 seconds")
+    if not 0 < config.database.statement_timeout_s <= 60:
+        bad("database.statement_timeout_s", "must be more than 0 and at most 60 seconds")
     host, sep, port = config.http.listen.rpartition(":")
     if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         bad("http.listen", f"must be host:port, not {config.http.listen!r}")

@@ -113,6 +113,12 @@ class DaemonMetrics:
             buckets=IDENTIFY_BUCKETS,
             registry=self.registry,
         )
+        self.task_restarts = Counter(
+            "cti_task_restarts",
+            "Long-lived daemon tasks restarted after they failed (see the task.restarted log line)",
+            ["task"],
+            registry=self.registry,
+        )
 
     def watch(self, figures: Callable[[], DeliveryFigures], probe: HealthProbe) -> None:
         self.registry.register(_LiveCollector(figures, probe))

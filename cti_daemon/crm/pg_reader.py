@@ -24,7 +24,7 @@ import asyncpg
 # surfaces as AdminShutdownError, or as InternalClientError ("another operation is in progress") when the
 # termination notice arrived while the connection was idle; a schema not created yet as UndefinedTable.
 # The pool replaces a connection that failed when it is released.
-_READ_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+READ_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 class PgReadError(Exception):
@@ -48,7 +48,7 @@ class PgReader:
                 return rows
         except TimeoutError:
             raise PgReadError(f"no answer within {self._timeout_s:g} s") from None
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             # The first line only: asyncpg's messages can carry the DSN's host and user, never more.
             first = str(exc).splitlines()[0] if str(exc) else "unavailable"
             raise PgReadError(f"{type(exc).__name__}: {first}") from exc

@@ -22,6 +22,7 @@ from cti_daemon.crm.journal_store import (
 )
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.crm.purposes import PurposeCatalog
+from cti_daemon.crm.spool import SpoolWriteError
 from cti_daemon.crm.store import StoreUnavailableError
 from cti_daemon.ids import uuid7
 from cti_daemon.mqtt.outbound import AgentOutbound
@@ -48,6 +49,9 @@ from cti_daemon.routing.journal_writer import JournalWriter
 from cti_daemon.routing.ring_contacts import RingContacts
 
 log = logs.get("cti.routing.journal")
+
+# The store was away and the spool could not keep the write either (its disk full): refused, never 202.
+_NOT_KEPT = "the journal's store is unavailable and the spool could not keep the write ({}); nothing was kept"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,8 @@ class JournalService:
             durable = await self._writer.create(record)
         except ContactReferenceError as exc:
             raise InvalidContact([FieldProblem("customer_id", str(exc))]) from None
+        except SpoolWriteError as exc:
+            raise JournalUnavailable(_NOT_KEPT.format(exc)) from None
         self._ring.adopt(record)
         self._announce(record, durable=durable)
         await self._notify_assignment(record)
@@ -268,6 +274,8 @@ class JournalService:
             raise ContactMissing(f"no contact {contact_id}", field="contact_id") from None
         except StoreUnavailableError as exc:
             raise JournalUnavailable(f"the journal's store is unavailable ({exc})") from None
+        except SpoolWriteError as exc:
+            raise JournalUnavailable(_NOT_KEPT.format(exc)) from None
         if durable:
             record = await self.get(contact_id)
             self._ring.remember(record)

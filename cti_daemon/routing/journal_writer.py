@@ -4,13 +4,14 @@ replays the spool, in order and exactly once, when the store is back (inserts ar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from cti_daemon import logs
 from cti_daemon.crm.journal_store import (
@@ -23,8 +24,8 @@ from cti_daemon.crm.journal_store import (
     JournalStore,
     NoteRecord,
 )
-from cti_daemon.crm.spool import Spool
-from cti_daemon.crm.store import StoreError, StoreUnavailableError
+from cti_daemon.crm.spool import Spool, SpoolWriteError
+from cti_daemon.crm.store import StoreError, StoreUnavailableError, refused_for_content
 from cti_daemon.ids import uuid7
 
 log = logs.get("cti.routing.journal")
@@ -47,6 +48,10 @@ class JournalWriter:
         self._invalidate = invalidate
         self._replayed = replayed
         self._creating: dict[str, asyncio.Task[bool]] = {}
+        # What the ring path could neither store nor spool (the store away and the disk full): kept in
+        # memory, in order, and put in the spool as soon as it takes records again. HTTP writes are
+        # refused instead (503): a client can send again, a ring cannot.
+        self._held: list[dict[str, Any]] = []
         self.spooled_ids: set[str] = {r["key"] for r in spool.pending() if r.get("op") == "contact"}
 
     # --- writing -------------------------------------------------------------------------------------
@@ -59,12 +64,46 @@ class JournalWriter:
     def _forget(self, contact_id: str, _task: asyncio.Task[bool]) -> None:
         self._creating.pop(contact_id, None)
 
-    async def create(self, record: ContactRecord) -> bool:
-        """True when stored; False when the store is away and the contact is safe in the spool."""
+    @property
+    def waiting(self) -> int:
+        """Writes waiting for the store: in the spool, and held in memory while the spool's disk is full."""
+        return len(self.spool) + len(self._held)
+
+    def _keep(self, item: dict[str, Any], *, hold: bool) -> None:
+        """Into the spool, behind whatever is held in memory (the order of a contact and its marks
+        matters). SpoolWriteError when the disk refuses it, unless `hold`: then held in memory."""
+        try:
+            self.flush_held()
+            self.spool.append(item)
+        except SpoolWriteError as exc:
+            if not hold:
+                raise
+            self._held.append(item)
+            log.error(  # noqa: TRY400 - the reason is the story, not a traceback
+                "journal.held_in_memory",
+                key=item["key"],
+                op=item.get("op"),
+                held=len(self._held),
+                reason=str(exc),
+            )
+
+    def flush_held(self) -> None:
+        """Move what is held in memory to the spool, oldest first (SpoolWriteError: the disk is still
+        full; what could not be moved stays held)."""
+        while self._held:
+            self.spool.append(self._held[0])
+            self._held.pop(0)
+            if not self._held:
+                log.info("journal.held_spooled")
+
+    async def create(self, record: ContactRecord, *, hold: bool = False) -> bool:
+        """True when stored; False when the store is away and the contact is safe in the spool (or, with
+        `hold`, in memory while the spool's disk is full). SpoolWriteError: the store is away and the
+        spool could not keep it; nothing was kept."""
         try:
             await self.journal.insert(record)
         except StoreUnavailableError as exc:
-            self.spool.append({"key": record.id, "op": "contact", "record": _to_json(record)})
+            self._keep({"key": record.id, "op": "contact", "record": _to_json(record)}, hold=hold)
             self.spooled_ids.add(record.id)
             log.warning("journal.spooled", contact_id=record.id, call_id=record.call_id, reason=str(exc))
             return False
@@ -86,8 +125,8 @@ class JournalWriter:
         except StoreUnavailableError as exc:
             if contact_id not in self.spooled_ids:
                 raise  # we cannot tell the contact exists: refuse rather than keep a note for nothing
-            self.spool.append(
-                {"key": note.id, "op": "note", "contact_id": contact_id, "note": _to_json(note)}
+            self._keep(
+                {"key": note.id, "op": "note", "contact_id": contact_id, "note": _to_json(note)}, hold=False
             )
             log.warning("journal.note_spooled", contact_id=contact_id, reason=str(exc))
             return False
@@ -105,7 +144,7 @@ class JournalWriter:
             except StoreUnavailableError as exc:
                 why = str(exc) or type(exc).__name__
         record = {"key": event.id, "op": "missed", "contact_id": contact_id, "reason": reason}
-        self.spool.append({**record, "event": _to_json(event)})
+        self._keep({**record, "event": _to_json(event)}, hold=True)  # from a hang-up: nobody to refuse
         log.warning("journal.missed_spooled", contact_id=contact_id, reason=why)
         return None
 
@@ -134,10 +173,11 @@ class JournalWriter:
             await asyncio.gather(task, return_exceptions=True)
 
     async def contacts_of_call(self, call_id: str, *, timeout_s: float = 2.0) -> list[ContactRecord]:
-        """Every contact the journal holds for this call id: those still waiting in the spool, and the
-        store's (within `timeout_s`: a store that is away or slow leaves only the spool's)."""
+        """Every contact the journal holds for this call id: those still waiting in the spool or held in
+        memory (a full disk), and the store's (within `timeout_s`: a store that is away or slow leaves only
+        the spool's)."""
         found: list[ContactRecord] = []
-        for item in self.spool.pending():
+        for item in [*self.spool.pending(), *self._held]:
             record = item.get("record")
             if item.get("op") == "contact" and isinstance(record, dict) and record.get("call_id") == call_id:
                 try:
@@ -154,7 +194,7 @@ class JournalWriter:
 
     async def _create_quietly(self, record: ContactRecord) -> bool:
         try:
-            return await self.create(record)
+            return await self.create(record, hold=True)
         except ContactReferenceError as exc:
             log.error("journal.refused", contact_id=record.id, reason=str(exc))  # noqa: TRY400 - no traceback needed
             return False
@@ -167,6 +207,15 @@ class JournalWriter:
                 call_id=record.call_id,
                 caller_phone=record.caller_phone,
                 reason=str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__,
+            )
+            return False
+        except Exception as exc:  # noqa: BLE001 - a ring's contact must not die with a background task
+            # Nothing we know of (the store's faults are StoreUnavailableError): keep the contact for the
+            # replay rather than lose it in an "exception never retrieved".
+            self._keep({"key": record.id, "op": "contact", "record": _to_json(record)}, hold=True)
+            self.spooled_ids.add(record.id)
+            log.error(  # noqa: TRY400 - the reason, not a traceback that may carry the values
+                "journal.write_failed", contact_id=record.id, call_id=record.call_id, error=type(exc).__name__
             )
             return False
 
@@ -196,6 +245,9 @@ class JournalWriter:
     async def run_replay(self, interval_s: float = 2.0) -> None:
         said = ""
         while True:
+            if self._held:
+                with contextlib.suppress(SpoolWriteError):
+                    self.flush_held()
             if self.spool.pending():
                 try:
                     await self.replay()
@@ -253,13 +305,7 @@ class JournalWriter:
             log.error("journal.spool_unknown_record", key=item.get("key"), op=item.get("op"))
 
 
-def _refused_for_content(exc: DBAPIError) -> bool:
-    """The database refuses these values and will again (SQLSTATE class 22 data exception, 23 integrity
-    constraint; SQLite's DataError, IntegrityError), as opposed to something that passes (a lock)."""
-    if isinstance(exc, DataError | IntegrityError):
-        return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23")
+_refused_for_content = refused_for_content
 
 
 def _system_note(record: ContactRecord, reason: str) -> NoteRecord:

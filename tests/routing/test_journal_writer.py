@@ -5,6 +5,7 @@ holds back the spool's replay."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from cti_daemon.crm.journal_store import ContactRecord, JournalStore
-from cti_daemon.crm.spool import Spool
+from cti_daemon.crm.spool import Spool, SpoolWriteError
 from cti_daemon.crm.store import Store, open_store
 from cti_daemon.ids import uuid7
 from cti_daemon.routing.journal_writer import JournalWriter, _refused_for_content
@@ -111,3 +112,54 @@ async def test_given_a_calls_contact_still_in_the_spool_or_in_the_store_then_bot
     assert await writer.create(stored) and await writer.create(other_call)
     found = await writer.contacts_of_call("7.0")
     assert sorted(c.id for c in found) == sorted([spooled.id, stored.id])
+
+
+class _FullDisk:
+    """os.write on a disk with no room left: a short count first, as a full tmpfs answers, then none."""
+
+    def __init__(self) -> None:
+        self.full = True
+
+    def __call__(self, fd: int, data: bytes) -> int:
+        return os.write(fd, data if not self.full else data[: len(data) // 3])
+
+
+AWAY = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"  # refused at once: the store is away
+
+
+async def test_given_the_store_away_and_the_spool_disk_full_then_a_contact_over_http_is_refused_not_kept_torn(
+    tmp_path: Path,
+) -> None:
+    disk = _FullDisk()
+    away = open_store(AWAY)
+    try:
+        writer = JournalWriter(
+            JournalStore(away), Spool(tmp_path / "spool.jsonl", write=disk), invalidate=lambda _id: None
+        )
+        with pytest.raises(SpoolWriteError):
+            await writer.create(_contact("Olga", "1.0"))
+        assert writer.waiting == 0 and (tmp_path / "spool.jsonl").read_bytes() == b""
+    finally:
+        await away.dispose()
+
+
+async def test_given_the_store_away_and_the_spool_disk_full_then_a_ring_contact_waits_in_memory_until_room(
+    tmp_path: Path,
+) -> None:
+    disk = _FullDisk()
+    away = open_store(AWAY)
+    try:
+        writer = JournalWriter(
+            JournalStore(away), Spool(tmp_path / "spool.jsonl", write=disk), invalidate=lambda _id: None
+        )
+        first, second = _contact("Olga", "1.0"), _contact("Ivan", "2.0")
+        writer.create_soon(first)
+        await writer.settle(first.id)
+        assert writer.waiting == 1 and writer.spool.pending() == []
+        disk.full = False
+        writer.create_soon(second)
+        await writer.settle(second.id)
+        assert [r["key"] for r in writer.spool.pending()] == [first.id, second.id]  # in ring order
+        assert writer.waiting == 2
+    finally:
+        await away.dispose()
