@@ -96,6 +96,13 @@ def _load(path: Path | None, *, require_secret: bool) -> config_mod.Config:
     return config_mod.load(chosen, require_secret=require_secret)
 
 
+def _log_store(cfg: config_mod.Config, command: str) -> None:
+    """Which store a command works on, absolute, so an administrator sees they all use the same one."""
+    logs.get("cti.cli").info(
+        "store.location", command=command, store=config_mod.store_location(cfg.database.url)
+    )
+
+
 def _report(exc: config_mod.ConfigError) -> int:
     for problem in exc.problems:
         sys.stderr.write(f"{problem}\n")
@@ -121,6 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logs.configure(
         level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
     )
+    _log_store(cfg, "run")
     from cti_daemon.app import Daemon  # noqa: PLC0415 - keeps `check-config` fast
 
     async def main() -> None:
@@ -145,6 +153,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     logs.configure(
         level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
     )
+    _log_store(cfg, "db upgrade")
+    where = config_mod.store_location(cfg.database.url)
     from cti_daemon.crm.schema import UpgradeResult  # noqa: PLC0415
     from cti_daemon.crm.store import StoreError, open_store  # noqa: PLC0415
 
@@ -161,11 +171,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         sys.stderr.write(f"db upgrade: cannot reach the database: {exc}\n")
         return EXIT_FAILED
     if result.adopted:
-        print("db upgrade: a database from before the migrations was taken over (revision 0001)")
+        print(f"db upgrade: {where}: a database from before the migrations was taken over (revision 0001)")
     if result.changed:
-        print(f"db upgrade: migrated from {result.before or 'an empty database'} to {result.after}")
+        print(f"db upgrade: {where}: migrated from {result.before or 'an empty database'} to {result.after}")
     else:
-        print(f"db upgrade: schema is up to date (revision {result.after})")
+        print(f"db upgrade: {where}: schema is up to date (revision {result.after})")
     return EXIT_OK
 
 
@@ -178,6 +188,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         sys.stderr.write("import: --batch-size must be at least 1\n")
         return EXIT_USAGE
     logs.configure(level="warning", fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()])
+    # The import's own log level is warning (its summary is the output): the store goes on stderr as text.
+    sys.stderr.write(f"import: store {config_mod.store_location(cfg.database.url)}\n")
     from cti_daemon.crm.importing import command  # noqa: PLC0415
     from cti_daemon.crm.numbers import NumberRules  # noqa: PLC0415
     from cti_daemon.crm.store import open_store  # noqa: PLC0415
