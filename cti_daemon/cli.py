@@ -9,8 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from cti_daemon import __version__, logs
 from cti_daemon import config as config_mod
-from cti_daemon import logs
 
 DEFAULT_CONFIG = Path("/etc/cti-daemon/cti-daemon.toml")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -25,6 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cti-daemon", description="Asterisk CTI daemon: screen pops, journal, transfers.")
+    parser.add_argument("--version", action="version", version=f"cti-daemon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser(
@@ -57,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--ca-file", help="CA certificate for mqtts://")
     agent.add_argument("--status", help="ask for this presence status on connect (available, busy, away...)")
     agent.add_argument("--note", help="a note with --status")
+    agent.add_argument(
+        "--lines",
+        choices=["mine", "all"],
+        default="mine",
+        help="line changes shown: mine (default: own line and the lines of own calls) or all",
+    )
 
     imp = sub.add_parser(
         "import",
@@ -224,9 +231,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sys.stderr.write("demo: --calls-per-minute must be greater than 0\n")
         return EXIT_USAGE
     logs.configure(level="warning", fmt="console")
+    from cti_daemon.demo.broker import BrokerUnavailableError  # noqa: PLC0415
     from cti_daemon.demo.runner import main  # noqa: PLC0415
 
-    main(args.port_base, args.calls_per_minute, args.duration, sys.stdout)
+    try:
+        main(args.port_base, args.calls_per_minute, args.duration, sys.stdout)
+    except BrokerUnavailableError as exc:
+        sys.stderr.write(f"demo: {exc}\n")
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -251,6 +263,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         ca_file=args.ca_file,
         status=args.status,
         note=args.note,
+        lines=args.lines,
     )
     run_agent(options, sys.stdout, sys.stderr)
     return EXIT_OK
