@@ -39,6 +39,7 @@ from cti_daemon.api.metrics import DaemonMetrics, DeliveryFigures
 from cti_daemon.api.routes import Route
 from cti_daemon.api.server import ApiServer
 from cti_daemon.config import Config
+from cti_daemon.crm import retention
 from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
@@ -305,6 +306,9 @@ class Daemon:
             self._tasks.append(asyncio.create_task(self._tell_systemd(), name="systemd"))
             self._tasks.append(asyncio.create_task(self.writer.run_replay(), name="spool-replay"))
             self._tasks.append(asyncio.create_task(self.queue.run(), name="waiting-queue"))
+            if self.config.journal.retention_days > 0:
+                prune = retention.run_daily(self.store, self.config.journal.retention_days, self.clock)
+                self._tasks.append(asyncio.create_task(prune, name="journal-retention"))
         except BaseException:
             await self._stack.aclose()
             raise

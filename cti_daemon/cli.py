@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from cti_daemon import __version__, logs
+from cti_daemon import __version__, cli_db, logs
 from cti_daemon import config as config_mod
 
 DEFAULT_CONFIG = Path("/etc/cti-daemon/cti-daemon.toml")
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     upgrade = db_sub.add_parser("upgrade", help="create or migrate the schema")
     upgrade.add_argument("--config", type=Path)
+    cli_db.add_commands(db_sub)
 
     agent = sub.add_parser("agent", help="the reference agent client: prints one employee's screen pops")
     agent.add_argument("--employee", required=True, help="employee id, e.g. e-201")
@@ -150,6 +151,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    if args.db_command == "upgrade":
+        return cmd_db_upgrade(args)
+    try:
+        cfg = _load(args.config, require_secret=False)
+    except config_mod.ConfigError as exc:
+        return _report(exc)
+    logs.configure(
+        level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
+    )
+    _log_store(cfg, f"db {args.db_command}")
+    if args.db_command == "backup":
+        return cli_db.cmd_backup(cfg, args.file)
+    return cli_db.cmd_prune(cfg, args.days)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -304,7 +321,7 @@ COMMANDS = {
     "run": cmd_run,
     "check-config": cmd_check_config,
     "demo": cmd_demo,
-    "db": cmd_db_upgrade,
+    "db": cmd_db,
     "import": cmd_import,
     "simulate-pbx": cmd_simulate_pbx,
     "agent": cmd_agent,

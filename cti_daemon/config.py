@@ -93,6 +93,12 @@ class RoutingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalConfig:
+    # Closed contacts older than this many days are deleted (with their notes and events) daily; 0: kept.
+    retention_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingConfig:
     level: str = "info"
     format: str = "auto"  # auto: console on a tty, JSON lines otherwise; or "json", "console"
@@ -106,6 +112,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     phone: PhoneConfig = field(default_factory=PhoneConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     def secrets(self) -> list[Secret]:
@@ -346,6 +353,8 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
     if config.http.max_body_bytes < 1024:
         bad("http.max_body_bytes", "must be at least 1024")
     out.extend(_validate_phone(config, source))
+    if config.journal.retention_days < 0:
+        bad("journal.retention_days", "must be 0 (keep every contact) or a number of days")
     if config.logging.level not in _LOG_LEVELS:
         bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
     if config.logging.format not in _LOG_FORMATS:
