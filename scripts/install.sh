@@ -122,9 +122,9 @@ do_install() {
   if have_systemd; then
     systemctl daemon-reload
   fi
-  say "next: edit $ETC/cti-daemon.toml and $ETC/env, then"
-  say "  cti-daemon check-config --config $ETC/cti-daemon.toml    (as root: set -a; . $ETC/env; set +a first)"
-  say "  sudo -u $NAME cti-daemon db upgrade --config $ETC/cti-daemon.toml"
+  say "next: edit $ETC/cti-daemon.toml and $ETC/env, then (the store's files must belong to $NAME):"
+  say "  runuser -u $NAME -- sh -c 'set -a; . $ETC/env; cti-daemon check-config --config $ETC/cti-daemon.toml'"
+  say "  runuser -u $NAME -- cti-daemon db upgrade --config $ETC/cti-daemon.toml"
   say "  systemctl enable --now cti-daemon"
 }
 
