@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from cti_daemon import __version__, cli_db, logs
+from cti_daemon import __version__, cli_db, logs, store_url
 from cti_daemon import config as config_mod
 
 DEFAULT_CONFIG = Path("/etc/cti-daemon/cti-daemon.toml")
@@ -107,7 +107,7 @@ def _load(path: Path | None, *, require_secret: bool) -> config_mod.Config:
 def _log_store(cfg: config_mod.Config, command: str) -> None:
     """Which store a command works on, absolute, so an administrator sees they all use the same one."""
     logs.get("cti.cli").info(
-        "store.location", command=command, store=config_mod.store_location(cfg.database.url)
+        "store.location", command=command, store=store_url.store_location(cfg.database.url)
     )
 
 
@@ -178,7 +178,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
     )
     _log_store(cfg, "db upgrade")
-    where = config_mod.store_location(cfg.database.url)
+    where = store_url.store_location(cfg.database.url)
     from cti_daemon.crm.schema import UpgradeResult  # noqa: PLC0415
     from cti_daemon.crm.store import StoreError, open_store  # noqa: PLC0415
 
@@ -213,7 +213,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     logs.configure(level="warning", fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()])
     # The import's own log level is warning (its summary is the output): the store goes on stderr as text.
-    sys.stderr.write(f"import: store {config_mod.store_location(cfg.database.url)}\n")
+    sys.stderr.write(f"import: store {store_url.store_location(cfg.database.url)}\n")
     from cti_daemon.crm.importing import command  # noqa: PLC0415
     from cti_daemon.crm.numbers import NumberRules  # noqa: PLC0415
     from cti_daemon.crm.store import open_store  # noqa: PLC0415

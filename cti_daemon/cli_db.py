@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from cti_daemon import config as config_mod
+from cti_daemon import store_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _P = TypeVar("_P", bound=argparse.ArgumentParser)
@@ -42,14 +43,14 @@ def add_commands(db_sub: argparse._SubParsersAction[_P]) -> None:
 
 def sqlite_file(cfg: config_mod.Config) -> Path | None:
     url = cfg.database.url
-    location = config_mod.store_location(url)
-    return Path(location) if url.startswith(config_mod.SQLITE_SCHEME) and location.startswith("/") else None
+    location = store_url.store_location(url)
+    return Path(location) if url.startswith(store_url.SQLITE_SCHEME) and location.startswith("/") else None
 
 
 def cmd_backup(cfg: config_mod.Config, target: Path) -> int:
     source = sqlite_file(cfg)
     if source is None:
-        where = config_mod.store_location(cfg.database.url)
+        where = store_url.store_location(cfg.database.url)
         sys.stderr.write(
             f"db backup: the store is {where}, not a SQLite file: back it up with PostgreSQL's own tool, "
             f"e.g. pg_dump --format=custom --file {target} --host HOST --username USER DBNAME "

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cti_daemon.secret import Secret
+from cti_daemon.store_url import relative_sqlite_path
 
 ENV_PREFIX = "CTI_"
 
@@ -330,7 +331,7 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("mqtt.outbox_limit", "must be at least 1")
     if not (config.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))):
         bad("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-    elif relative := _relative_sqlite_path(config.database.url):
+    elif relative := relative_sqlite_path(config.database.url):
         bad(
             "database.url",
             f"the SQLite path {relative!r} is relative (three slashes): each command would open a different "
@@ -360,38 +361,6 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
     if config.logging.format not in _LOG_FORMATS:
         bad("logging.format", f"must be one of {', '.join(sorted(_LOG_FORMATS))}")
     return out
-
-
-SQLITE_SCHEME = "sqlite+aiosqlite://"
-
-
-def _sqlite_database(url: str) -> str | None:
-    """The database part of a SQLite URL (None: not SQLite, or in memory), without its ?query."""
-    if not url.startswith(SQLITE_SCHEME):
-        return None
-    rest = url[len(SQLITE_SCHEME) :].split("?", 1)[0]
-    database = rest[1:] if rest.startswith("/") else rest
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return database
-
-
-def _relative_sqlite_path(url: str) -> str | None:
-    database = _sqlite_database(url)
-    return database if database is not None and not database.startswith("/") else None
-
-
-def store_location(url: str) -> str:
-    """What a log line says about the store: a SQLite file's absolute path, PostgreSQL's host and database
-    (never the user or password), or "in memory"."""
-    database = _sqlite_database(url)
-    if database is not None:
-        return str(Path(database).resolve())
-    if url.startswith(SQLITE_SCHEME):
-        return "SQLite in memory"
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"PostgreSQL {parts.hostname or 'localhost'}{port}{parts.path or '/'}"
 
 
 def _validate_phone(config: Config, source: str) -> list[Problem]:

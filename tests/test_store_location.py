@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cti_daemon.config import ConfigError, load, store_location
+from cti_daemon.config import ConfigError, load
 from cti_daemon.secret import Secret
+from cti_daemon.store_url import store_location
 
 ROOT = Path(__file__).resolve().parent.parent
 
