@@ -4,16 +4,51 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench-lookup bench-ami bench-pop bench-memory clean
+# Every install is pinned by constraints.txt (refresh it with `make constraints`).
+CONSTRAINTS := constraints.txt
+EMPLOYEE ?= e-201
+MQTT     ?= mqtt://127.0.0.1:1883
 
-$(STAMP): pyproject.toml
+.PHONY: demo agent test lint constraints install uninstall bench-lookup bench-ami bench-pop bench-memory clean
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@echo "make: creating $(VENV) and installing cti-daemon with its test and demo extras (first run: a minute or two)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "make: upgrading pip in $(VENV)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "make: installing '.[test,demo]' pinned by $(CONSTRAINTS) (pip lists what it collects)"
+	$(BIN)/python -m pip install --progress-bar off -c $(CONSTRAINTS) -e '.[test,demo]'
 	touch $(STAMP)
+	@echo "make: $(VENV) is ready"
 
 demo: $(STAMP)
 	$(BIN)/cti-daemon demo $(ARGS)
+
+# The reference agent for one employee, e.g. `make agent EMPLOYEE=e-201 MQTT=mqtt://127.0.0.1:15039`
+# (the demo prints its broker's URL).
+agent: $(STAMP)
+	$(BIN)/cti-daemon agent --employee $(EMPLOYEE) --mqtt $(MQTT) $(ARGS)
+
+# Resolve the newest versions the pyproject bounds allow in a scratch venv and pin them all.
+constraints:
+	@echo "make: resolving '.[test,demo]' in a scratch venv to pin $(CONSTRAINTS) (needs the package index)"
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -m pip install --quiet --upgrade pip
+	.constraints-venv/bin/python -m pip install --quiet '.[test,demo]'
+	{ echo "# Pinned by \`make constraints\`: every install (make, CI, scripts/install.sh) uses these versions."; \
+	  .constraints-venv/bin/python -m pip freeze --exclude cti-daemon; } > $(CONSTRAINTS)
+	rm -rf .constraints-venv
+	@echo "make: $(CONSTRAINTS) written"
+
+# Production install (root): system user, /opt/cti-daemon, /etc/cti-daemon, /var/lib/cti-daemon, the unit.
+# DESTDIR=/scratch installs under a scratch root instead (no systemd, no user needed).
+install:
+	scripts/install.sh install
+
+# Removes the program and the unit; keeps /etc/cti-daemon and /var/lib/cti-daemon (the data).
+uninstall:
+	scripts/install.sh uninstall
 
 test: $(STAMP)
 	@scripts/ensure-mosquitto

@@ -41,6 +41,7 @@ from cti_daemon.api.server import ApiServer, tls_context
 from cti_daemon.api.session_book import SessionBook
 from cti_daemon.api.signin_limits import SignInLimits
 from cti_daemon.config import Config
+from cti_daemon.crm import retention
 from cti_daemon.crm.accounts import list_accounts
 from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
@@ -369,6 +370,11 @@ class Daemon:
             self.supervisor.start("systemd", self._tell_systemd)
             self.supervisor.start("spool-replay", self.writer.run_replay)
             self.supervisor.start("waiting-queue", self.queue.run)
+            if self.config.journal.retention_days > 0:
+                days = self.config.journal.retention_days
+                self.supervisor.start(
+                    "journal-retention", lambda: retention.run_daily(self.store, days, self.clock)
+                )
         except BaseException:
             await self._stack.aclose()
             raise

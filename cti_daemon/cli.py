@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from cti_daemon import cli_users, logs
+from cti_daemon import __version__, cli_db, cli_users, logs, store_url
 from cti_daemon import config as config_mod
 
 DEFAULT_CONFIG = Path("/etc/cti-daemon/cti-daemon.toml")
@@ -25,6 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cti-daemon", description="Asterisk CTI daemon: screen pops, journal, transfers.")
+    parser.add_argument("--version", action="version", version=f"cti-daemon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser(
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     upgrade = db_sub.add_parser("upgrade", help="create or migrate the schema")
     upgrade.add_argument("--config", type=Path)
+    cli_db.add_commands(db_sub)
 
     agent = sub.add_parser("agent", help="the reference agent client: prints one employee's screen pops")
     agent.add_argument("--employee", required=True, help="employee id, e.g. e-201")
@@ -57,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--ca-file", help="CA certificate for mqtts://")
     agent.add_argument("--status", help="ask for this presence status on connect (available, busy, away...)")
     agent.add_argument("--note", help="a note with --status")
+    agent.add_argument(
+        "--lines",
+        choices=["mine", "all"],
+        default="mine",
+        help="line changes shown: mine (default: own line and the lines of own calls) or all",
+    )
 
     imp = sub.add_parser(
         "import",
@@ -98,6 +106,13 @@ def _load(path: Path | None, *, require_secret: bool) -> config_mod.Config:
     return config_mod.load(chosen, require_secret=require_secret)
 
 
+def _log_store(cfg: config_mod.Config, command: str) -> None:
+    """Which store a command works on, absolute, so an administrator sees they all use the same one."""
+    logs.get("cti.cli").info(
+        "store.location", command=command, store=store_url.store_location(cfg.database.url)
+    )
+
+
 def _report(exc: config_mod.ConfigError) -> int:
     for problem in exc.problems:
         sys.stderr.write(f"{problem}\n")
@@ -123,6 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logs.configure(
         level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
     )
+    _log_store(cfg, "run")
     from cti_daemon.app import Daemon  # noqa: PLC0415 - keeps `check-config` fast
 
     async def main() -> None:
@@ -139,6 +155,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    if args.db_command == "upgrade":
+        return cmd_db_upgrade(args)
+    try:
+        cfg = _load(args.config, require_secret=False)
+    except config_mod.ConfigError as exc:
+        return _report(exc)
+    logs.configure(
+        level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
+    )
+    _log_store(cfg, f"db {args.db_command}")
+    if args.db_command == "backup":
+        return cli_db.cmd_backup(cfg, args.file)
+    return cli_db.cmd_prune(cfg, args.days)
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     try:
         cfg = _load(args.config, require_secret=False)
@@ -147,6 +179,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     logs.configure(
         level=cfg.logging.level, fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()]
     )
+    _log_store(cfg, "db upgrade")
+    where = store_url.store_location(cfg.database.url)
     from cti_daemon.crm.schema import UpgradeResult  # noqa: PLC0415
     from cti_daemon.crm.store import StoreError, open_store  # noqa: PLC0415
 
@@ -163,11 +197,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         sys.stderr.write(f"db upgrade: cannot reach the database: {exc}\n")
         return EXIT_FAILED
     if result.adopted:
-        print("db upgrade: a database from before the migrations was taken over (revision 0001)")
+        print(f"db upgrade: {where}: a database from before the migrations was taken over (revision 0001)")
     if result.changed:
-        print(f"db upgrade: migrated from {result.before or 'an empty database'} to {result.after}")
+        print(f"db upgrade: {where}: migrated from {result.before or 'an empty database'} to {result.after}")
     else:
-        print(f"db upgrade: schema is up to date (revision {result.after})")
+        print(f"db upgrade: {where}: schema is up to date (revision {result.after})")
     return EXIT_OK
 
 
@@ -180,6 +214,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         sys.stderr.write("import: --batch-size must be at least 1\n")
         return EXIT_USAGE
     logs.configure(level="warning", fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()])
+    # The import's own log level is warning (its summary is the output): the store goes on stderr as text.
+    sys.stderr.write(f"import: store {store_url.store_location(cfg.database.url)}\n")
     from cti_daemon.crm.importing import command  # noqa: PLC0415
     from cti_daemon.crm.numbers import NumberRules  # noqa: PLC0415
     from cti_daemon.crm.store import open_store  # noqa: PLC0415
@@ -214,9 +250,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sys.stderr.write("demo: --calls-per-minute must be greater than 0\n")
         return EXIT_USAGE
     logs.configure(level="warning", fmt="console")
+    from cti_daemon.demo.broker import BrokerUnavailableError  # noqa: PLC0415
     from cti_daemon.demo.runner import main  # noqa: PLC0415
 
-    main(args.port_base, args.calls_per_minute, args.duration, sys.stdout)
+    try:
+        main(args.port_base, args.calls_per_minute, args.duration, sys.stdout)
+    except BrokerUnavailableError as exc:
+        sys.stderr.write(f"demo: {exc}\n")
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -250,6 +291,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         ca_file=args.ca_file,
         status=args.status,
         note=args.note,
+        lines=args.lines,
     )
     run_agent(options, sys.stdout, sys.stderr)
     return EXIT_OK
@@ -290,7 +332,7 @@ COMMANDS = {
     "run": cmd_run,
     "check-config": cmd_check_config,
     "demo": cmd_demo,
-    "db": cmd_db_upgrade,
+    "db": cmd_db,
     "import": cmd_import,
     "simulate-pbx": cmd_simulate_pbx,
     "agent": cmd_agent,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from cti_daemon.config_web import SessionsConfig, validate_web
 from cti_daemon.secret import Secret
+from cti_daemon.store_url import relative_sqlite_path
 
 ENV_PREFIX = "CTI_"
 
@@ -54,7 +55,8 @@ class MqttConfig:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
-    url: str = "sqlite+aiosqlite:///var/lib/cti-daemon/cti.db"
+    # Four slashes: an absolute path. Three would be relative to the directory a command runs in.
+    url: str = "sqlite+aiosqlite:////var/lib/cti-daemon/cti.db"
     # Identification answers are kept this long in the daemon's memory (0 turns the cache off).
     identify_cache_ttl_s: float = 60.0
     identify_cache_max_entries: int = 50_000
@@ -99,6 +101,12 @@ class RoutingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalConfig:
+    # Closed contacts older than this many days are deleted (with their notes and events) daily; 0: kept.
+    retention_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingConfig:
     level: str = "info"
     format: str = "auto"  # auto: console on a tty, JSON lines otherwise; or "json", "console"
@@ -112,6 +120,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     phone: PhoneConfig = field(default_factory=PhoneConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     sessions: SessionsConfig = field(default_factory=SessionsConfig)
 
@@ -330,6 +339,13 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("mqtt.outbox_limit", "must be at least 1")
     if not (config.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))):
         bad("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    elif relative := relative_sqlite_path(config.database.url):
+        bad(
+            "database.url",
+            f"the SQLite path {relative!r} is relative (three slashes): each command would open a different "
+            f"file depending on the directory it runs in; use four slashes for an absolute path, e.g. "
+            f"sqlite+aiosqlite:////var/lib/cti-daemon/cti.db",
+        )
     if config.database.identify_cache_ttl_s < 0:
         bad("database.identify_cache_ttl_s", "must be 0 (no cache) or more seconds")
     if config.database.identify_cache_max_entries < 1:
@@ -349,6 +365,8 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("http.max_body_bytes", "must be at least 1024")
     validate_web(config.http, config.sessions, bad)
     out.extend(_validate_phone(config, source))
+    if config.journal.retention_days < 0:
+        bad("journal.retention_days", "must be 0 (keep every contact) or a number of days")
     if config.logging.level not in _LOG_LEVELS:
         bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
     if config.logging.format not in _LOG_FORMATS:

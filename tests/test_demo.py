@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shlex
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from cti_daemon.demo.broker import free_port
+from cti_daemon.demo.runner import agent_command
 
 
 async def test_given_demo_started_then_identified_and_unknown_pops_print_within_10_seconds() -> None:
@@ -40,3 +45,17 @@ async def test_given_demo_started_then_identified_and_unknown_pops_print_within_
     assert card_at < 10 and unknown_at < 10, seen[:8]
     assert "│ Open: " in text and "RINGING at 100 (e-100)" in text
     assert "Traceback" not in stderr.decode()
+
+
+def test_given_the_agent_command_the_demo_prints_then_it_works_when_pasted_into_a_shell() -> None:
+    command = agent_command()
+    result = subprocess.run(
+        [*shlex.split(command), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert result.returncode == 0, (command, result.stderr)
+    assert result.stdout.startswith("cti-daemon ")

@@ -39,6 +39,8 @@ class AgentOptions:
     status: str | None = None
     note: str | None = None
     reconnect_max_delay_s: float = 10.0
+    # "mine": the employee's own line and the lines of the calls it is in; "all": every line.
+    lines: str = "mine"
 
 
 class AgentClient:
@@ -48,6 +50,10 @@ class AgentClient:
         self._out = out
         self._err = err
         self._lines: dict[str, str] = {}
+        # The calls this employee is in (from its pops and its own line), and the other lines last shown
+        # in one of them (their next change, e.g. back to ready, is shown too).
+        self._my_calls: dict[str, None] = {}
+        self._following: set[str] = set()
         # QoS 1 is at least once: a pop re-sent after a lost acknowledgement is shown once.
         self._shown: dict[tuple[str, str, str], None] = {}
         self._rng = random.Random()
@@ -141,16 +147,38 @@ class AgentClient:
         self._shown[key] = None
         if len(self._shown) > 1000:
             del self._shown[next(iter(self._shown))]
+        if payload.get("type") in ("popup", "update") and payload.get("call_id"):
+            self._remember_call(str(payload["call_id"]))
         return card.render(payload)
 
+    def _remember_call(self, call_id: str) -> None:
+        self._my_calls[call_id] = None
+        if len(self._my_calls) > 1000:
+            del self._my_calls[next(iter(self._my_calls))]
+
     def _line(self, _topic: str, payload: dict[str, Any]) -> str | None:
-        """Lines change often; print one only when its status changes."""
+        """Lines change often; print one only when its status changes, and (unless `lines` is "all")
+        only this employee's own line and the lines of its calls: with 40 extensions the rest would
+        drown the cards."""
         ext = str(payload.get("extension", "?"))
         status = str(payload.get("status", "?"))
         if self._lines.get(ext) == status:
             return None
         self._lines[ext] = status
-        return card.render_line(payload)
+        if self.options.lines == "all":
+            return card.render_line(payload)
+        call_id = str(payload["call_id"]) if payload.get("call_id") else None
+        if payload.get("employee_id") == self.options.employee_id:
+            if call_id:
+                self._remember_call(call_id)
+            return card.render_line(payload)
+        if call_id is not None and call_id in self._my_calls:
+            self._following.add(ext)
+            return card.render_line(payload)
+        if ext in self._following:
+            self._following.discard(ext)  # the line has left our call: show that once
+            return card.render_line(payload)
+        return None
 
     @staticmethod
     def _say(stream: TextIO, text: str) -> None:

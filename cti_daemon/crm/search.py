@@ -1,7 +1,7 @@
 """Search the customer store by any part of a name, a phone number, a VIN or a plate.
 
 The query language is the Communication Centre's (seed 002): `=value` matches a whole value exactly;
-a value with `%` is a LIKE pattern (`Ma%` starts with, `%ria` ends with, `%ari%` contains; `_` is any one
+a value with `%` is a LIKE pattern (`Mar%` starts with, `%ria` ends with, `%ari%` contains; `_` is any one
 character); a value without either matches any part of a value (`ari` = `%ari%`). Case does not matter,
 ё reads as е, and a plate's Cyrillic letters equal their Latin look-alikes (А123ВС77 = A123BC77). A part
 must be at least 3 letters or digits long, which is also what the trigram indexes need.

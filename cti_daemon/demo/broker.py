@@ -51,6 +51,17 @@ async def wait_port(host: str, port: int, timeout: float = 10.0) -> None:
         return
 
 
+class BrokerUnavailableError(RuntimeError):
+    """Neither mosquitto nor the embedded broker (the `demo` extra) is installed."""
+
+
+NO_BROKER = (
+    "no MQTT broker for the demo: neither the mosquitto binary nor the embedded broker amqtt is installed. "
+    "Install one: `sudo apt install mosquitto`, or `pip install 'cti-daemon[demo]'` "
+    "(from a clone, `make demo` installs it)."
+)
+
+
 class LocalBroker:
     """`async with LocalBroker(port) as broker:`; `broker.kind` is "mosquitto" or "amqtt"."""
 
@@ -104,7 +115,10 @@ class LocalBroker:
                     stderr=log_file,
                 )
         else:
-            from amqtt.broker import Broker  # noqa: PLC0415 - only needed without mosquitto
+            try:
+                from amqtt.broker import Broker  # noqa: PLC0415 - the `demo` extra, only without mosquitto
+            except ImportError:
+                raise BrokerUnavailableError(NO_BROKER) from None
 
             self._amqtt = Broker(
                 {

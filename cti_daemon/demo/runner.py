@@ -7,6 +7,8 @@ import contextlib
 import itertools
 import json
 import secrets
+import shutil
+import sys
 import tempfile
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -72,13 +74,13 @@ async def run_demo(
     async with AsyncExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="cti-demo-"))
         db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
+        broker = await stack.enter_async_context(LocalBroker(ports.mqtt))  # first: it may be missing
         store = open_store(db_url)
         await store.create_schema()
         seed = await seed_demo(store)
         sign_ins = await make_sign_ins(store, Config().routing.reception_extensions)
         await store.dispose()
 
-        broker = await stack.enter_async_context(LocalBroker(ports.mqtt))
         ami_secret = secrets.token_urlsafe(12)
         api_token = secrets.token_urlsafe(18)
         tokens = Path(tmp) / "tokens"
@@ -98,7 +100,7 @@ async def run_demo(
             f"HTTP http://127.0.0.1:{ports.http}/healthz\n"
             f"store: {seed.customers} seeded customers · staff on 100 (reception), 201-203 · Ctrl-C stops\n"
             f"API:   curl -H 'Authorization: Bearer {api_token}' http://127.0.0.1:{ports.http}/api/v1/lines\n"
-            f"agent: cti-daemon agent --employee e-100 --mqtt {broker.url}\n\n"
+            f"agent: {agent_command()} agent --employee e-201 --mqtt {broker.url}\n\n"
         )
         out.flush()
         daemon = await stack.enter_async_context(Daemon(config))
@@ -134,6 +136,22 @@ async def run_demo(
             printer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await printer
+
+
+def agent_command() -> str:
+    """How to call this very program from the user's shell: `cti-daemon` when that is on PATH, else the
+    script beside this Python (`.venv/bin/cti-daemon` from a clone), else `python -m cti_daemon`."""
+    beside = Path(sys.executable).parent / "cti-daemon"
+    on_path = shutil.which("cti-daemon")
+    if on_path and (not beside.exists() or Path(on_path).resolve() == beside.resolve()):
+        return "cti-daemon"
+    if beside.exists():
+        try:
+            relative = beside.absolute().relative_to(Path.cwd())
+        except ValueError:
+            return str(beside.absolute())
+        return str(relative) if len(relative.parts) > 1 else f"./{relative}"  # a shell needs a slash
+    return f"{sys.executable} -m cti_daemon"
 
 
 async def _print_pops(url: str, out: TextIO) -> None:
