@@ -221,6 +221,8 @@ class Daemon:
             routes=self._api_routes(identify),
             tokens=tokens,
             max_body_bytes=config.http.max_body_bytes,
+            header_timeout_s=config.http.header_timeout_s,
+            body_timeout_s=config.http.body_timeout_s,
         )
 
     def reload_tokens(self) -> bool:

@@ -67,6 +67,8 @@ class HttpConfig:
     listen: str = "127.0.0.1:8080"
     tokens_file: str | None = None
     max_body_bytes: int = 1_048_576
+    header_timeout_s: float = 10.0  # a request's line and headers, from the connection or its first byte
+    body_timeout_s: float = 30.0  # a request's body, from the end of its headers
 
 
 @dataclass(frozen=True, slots=True)

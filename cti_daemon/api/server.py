@@ -10,9 +10,10 @@ from aiohttp import web
 
 from cti_daemon import logs
 from cti_daemon.api.auth import PUBLIC_PATHS, TOKENS, TokenBook, TokenFileError, auth_middleware
+from cti_daemon.api.connection import GuardedRunner
 from cti_daemon.api.errors import MAX_BODY_BYTES, ApiError, Handler, error_middleware
 from cti_daemon.api.openapi import DOCUMENT_PATH, document
-from cti_daemon.api.routes import Route, ok
+from cti_daemon.api.routes import BODY_TIMEOUT_S, Route, ok
 
 log = logs.get("cti.api")
 
@@ -30,7 +31,9 @@ async def _body_limit(request: web.Request, handler: Handler) -> web.StreamRespo
     return await handler(request)
 
 
-def build_app(routes: Iterable[Route], *, tokens: TokenBook, max_body_bytes: int) -> web.Application:
+def build_app(
+    routes: Iterable[Route], *, tokens: TokenBook, max_body_bytes: int, body_timeout_s: float = 30.0
+) -> web.Application:
     """The aiohttp application: every route given, plus the OpenAPI document that describes them."""
     listed = list(routes)
     doc: dict[str, Any] = {}
@@ -53,6 +56,7 @@ def build_app(routes: Iterable[Route], *, tokens: TokenBook, max_body_bytes: int
         client_max_size=max_body_bytes, middlewares=[error_middleware, _body_limit, auth_middleware]
     )
     app[MAX_BODY_BYTES] = max_body_bytes
+    app[BODY_TIMEOUT_S] = body_timeout_s
     app[TOKENS] = tokens
     app[DOCUMENT] = doc
     app[PUBLIC_PATHS] = frozenset(r.path for r in listed if r.public)
@@ -69,6 +73,8 @@ class ApiServer:
         routes: Iterable[Route],
         tokens: TokenBook | None = None,
         max_body_bytes: int = 1_048_576,
+        header_timeout_s: float = 10.0,
+        body_timeout_s: float = 30.0,
     ) -> None:
         host, _, port = listen.rpartition(":")
         self._host = host.strip("[]")
@@ -78,9 +84,12 @@ class ApiServer:
             log.warning(
                 "api.no_tokens", effect="every /api/v1 call is refused with 401 until http.tokens_file"
             )
-        self.app = build_app(routes, tokens=self.tokens, max_body_bytes=max_body_bytes)
+        self.app = build_app(
+            routes, tokens=self.tokens, max_body_bytes=max_body_bytes, body_timeout_s=body_timeout_s
+        )
+        self._header_timeout_s = header_timeout_s
         self.document: dict[str, Any] = self.app[DOCUMENT]
-        self._runner: web.AppRunner | None = None
+        self._runner: GuardedRunner | None = None
         self.port: int | None = None
 
     def reload_tokens(self, path: str | None) -> bool:
@@ -112,7 +121,7 @@ class ApiServer:
         return False
 
     async def __aenter__(self) -> Self:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = GuardedRunner(self.app, header_timeout_s=self._header_timeout_s, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
