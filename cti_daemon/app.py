@@ -361,6 +361,7 @@ class Daemon:
             self.catalog = await load_catalog(self.store)
         except (StoreError, OSError, DBAPIError) as exc:
             log.warning("purposes.unavailable", reason=str(exc).splitlines()[0])
+        self.presence.employees_known(self.catalog.employees | {o.employee_id for o in owners})
         log.info("directory.loaded", employees=len(owners), purposes=len(self.catalog.purposes))
         return True
 
