@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from cti_daemon import config_checks
 from cti_daemon.secret import Secret
 
 ENV_PREFIX = "CTI_"
@@ -171,6 +171,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError([Problem(source, "-", "file not found")]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(source, "-", f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([Problem(source, "-", "not valid TOML: nested too deeply")]) from None
     except OSError as exc:
         raise ConfigError([Problem(source, "-", f"cannot read: {exc.strerror}")]) from None
 
@@ -312,9 +314,6 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("ami.reconnect_max_delay_s", "must be greater than 0")
     if config.ami.ping_interval_s <= 0:
         bad("ami.ping_interval_s", "must be greater than 0")
-    url = urlsplit(config.mqtt.url)
-    if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
-        bad("mqtt.url", f"must look like mqtt://host:1883 or mqtts://host:8883, not {config.mqtt.url!r}")
     prefix = config.mqtt.topic_prefix
     if not prefix or prefix.startswith("/") or prefix.endswith("/") or "#" in prefix or "+" in prefix:
         bad("mqtt.topic_prefix", "must be non-empty, without wildcards and without a leading or trailing '/'")
@@ -344,6 +343,7 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
     if config.logging.format not in _LOG_FORMATS:
         bad("logging.format", f"must be one of {', '.join(sorted(_LOG_FORMATS))}")
+    config_checks.check(config, bad)  # what parses but would break `run` (mqtt.url is checked there)
     return out
 
 
