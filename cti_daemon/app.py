@@ -272,6 +272,8 @@ class Daemon:
             pops_published=self.pops.pops_published,
             journal_spooled=len(self.writer.spool),
             ami_malformed=self.ami.stats()["malformed"],
+            shed_call_events=stats.shed_call_event,
+            shed_lines=stats.shed_line,
         )
 
     # --- wiring --------------------------------------------------------------------------------------

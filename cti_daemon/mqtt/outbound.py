@@ -99,7 +99,7 @@ class AgentOutbound:
         body = payloads.line(
             extension=extension, status=status, employee_id=employee_id, call_id=call_id, since=since
         )
-        self._link.retain(self._topics.line(extension), body)
+        self._link.retain(self._topics.line(extension), body, shed="line")
 
     def call_event(
         self,
@@ -120,7 +120,7 @@ class AgentOutbound:
             node_id=self._node_id,
             **more,
         )
-        self._link.publish(self._topics.call(call_id), body)
+        self._link.publish(self._topics.call(call_id), body, shed="call_event")
 
     def daemon_status(self, *, online: bool, ami_connected: bool, since: datetime) -> None:
         body = payloads.daemon_status(
