@@ -4,8 +4,10 @@ holds back the spool's replay."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,3 +94,28 @@ def test_given_a_database_error_then_only_a_refusal_of_the_content_sets_the_reco
     error: DBAPIError, set_aside: bool
 ) -> None:
     assert _refused_for_content(error) is set_aside
+
+
+async def test_given_many_rings_at_once_then_they_are_written_together_and_a_refused_one_alone(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    writer = JournalWriter(JournalStore(store), Spool(tmp_path / "spool.jsonl"), invalidate=lambda _id: None)
+    records = [_contact(f"Caller {n}", f"{n}.0") for n in range(60)]
+    refused = dataclasses.replace(_contact("Nobody's", "99.0"), customer_id="no-such-customer")
+    batches: list[int] = []
+    insert_many = writer.journal.insert_many
+
+    async def counted(batch: Sequence[ContactRecord]) -> None:
+        batches.append(len(batch))
+        await insert_many(batch)
+
+    writer.journal.insert_many = counted  # type: ignore[method-assign]
+    for record in [*records[:30], refused, *records[30:]]:
+        writer.create_soon(record)
+    for record in [*records, refused]:
+        await writer.settle(record.id)
+    assert all([await writer.journal.get(r.id) is not None for r in records])
+    assert await writer.journal.get(refused.id) is None
+    assert len(batches) <= 3 and sum(batches) == 61  # the first alone, then those that rang meanwhile
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [e["contact_id"] for e in events if e["event"] == "journal.refused"] == [refused.id]
