@@ -300,7 +300,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ami_port = ours.recv()
         http_port = free_port()
         config = write_config(tmp, ami_port, broker.url, db, http_port)
-        log = (tmp / "daemon.log").open("wb")
+        log = (Path(args.log_out) if args.log_out else tmp / "daemon.log").open("wb")
         stack.callback(log.close)
         profile = Path(args.profile_out) if args.profile_out else tmp / "daemon.prof"
         command = [sys.executable, "-m", "cti_daemon", "run", "--config", str(config)]
@@ -375,6 +375,9 @@ def main() -> None:
     parser.add_argument("--max", type=float, default=800.0, help="no step above this rate")
     parser.add_argument("--profile", action="store_true", help="run the daemon under cProfile")
     parser.add_argument("--profile-out", default=None, help="keep the cProfile data in this file")
+    parser.add_argument(
+        "--log-out", default=None, help="keep the daemon's log (warnings and up) in this file"
+    )
     args = parser.parse_args()
     result = asyncio.run(run(args))
     print(json.dumps(result, separators=(",", ":")))
