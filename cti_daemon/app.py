@@ -141,6 +141,7 @@ class Daemon:
             self.directory,
             spool.with_name(spool.stem + ".employees.json"),  # beside the spool: read when the store is away
             on_catalog=self._set_catalog,
+            on_employees=lambda ids: self.presence.employees_known(ids),  # noqa: PLW0108 - built below
             refresh_s=DIRECTORY_REFRESH_S,
         )
         self.writer = JournalWriter(
@@ -258,6 +259,8 @@ class Daemon:
             sessions=self.sessions,
             trusted_proxies=config.http.trusted_proxies,
             tls=tls_context(config.http.tls_cert, config.http.tls_key),
+            header_timeout_s=config.http.header_timeout_s,
+            body_timeout_s=config.http.body_timeout_s,
         )
 
     def reload_tokens(self) -> bool:
@@ -318,6 +321,8 @@ class Daemon:
             journal_spooled=self.writer.waiting,
             ami_malformed=self.ami.stats()["malformed"],
             ami_reason=self.ami.health.reason,
+            shed_call_events=stats.shed_call_event,
+            shed_lines=stats.shed_line,
         )
 
     def _ami_details(self) -> dict[str, object]:

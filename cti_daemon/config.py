@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from cti_daemon import config_checks
 from cti_daemon.config_web import SessionsConfig, validate_web
 from cti_daemon.secret import Secret
 from cti_daemon.store_url import relative_sqlite_path
@@ -76,6 +76,8 @@ class HttpConfig:
     tls_cert: str | None = None  # both: serve https directly
     tls_key: str | None = None
     trusted_proxies: list[str] = field(default_factory=list)  # whose X-Forwarded-Proto/-For is believed
+    header_timeout_s: float = 10.0  # a request's line and headers, from the connection or its first byte
+    body_timeout_s: float = 30.0  # a request's body, from the end of its headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError([Problem(source, "-", "file not found")]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(source, "-", f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([Problem(source, "-", "not valid TOML: nested too deeply")]) from None
     except OSError as exc:
         raise ConfigError([Problem(source, "-", f"cannot read: {exc.strerror}")]) from None
 
@@ -327,9 +331,6 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("ami.reconnect_max_delay_s", "must be greater than 0")
     if config.ami.ping_interval_s <= 0:
         bad("ami.ping_interval_s", "must be greater than 0")
-    url = urlsplit(config.mqtt.url)
-    if url.scheme not in {"mqtt", "mqtts"} or not url.hostname:
-        bad("mqtt.url", f"must look like mqtt://host:1883 or mqtts://host:8883, not {config.mqtt.url!r}")
     prefix = config.mqtt.topic_prefix
     if not prefix or prefix.startswith("/") or prefix.endswith("/") or "#" in prefix or "+" in prefix:
         bad("mqtt.topic_prefix", "must be non-empty, without wildcards and without a leading or trailing '/'")
@@ -371,6 +372,7 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
         bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
     if config.logging.format not in _LOG_FORMATS:
         bad("logging.format", f"must be one of {', '.join(sorted(_LOG_FORMATS))}")
+    config_checks.check(config, bad)  # what parses but would break `run` (mqtt.url is checked there)
     return out
 
 

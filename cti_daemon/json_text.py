@@ -1,7 +1,8 @@
 """JSON from outside (HTTP bodies, agents' MQTT messages) into Python values, refusing what `json.loads`
 accepts but the daemon cannot use: strings holding an unpaired UTF-16 surrogate escape ("\\ud800" is valid
 JSON but not a character, so it can be neither stored nor sent on as UTF-8), and nesting deep enough to
-exhaust the decoder's recursion (a RecursionError, not a ValueError, which callers would not expect)."""
+exhaust the decoder's recursion (a RecursionError, not a ValueError, which callers would not expect), and
+integers longer than Python converts (over 4,300 digits: a bare ValueError callers did not expect)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def loads_text(text: str) -> Any:
         value = json.loads(text)
     except RecursionError:
         raise JsonTextError("nested too deeply") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+        raise JsonTextError("a number has too many digits") from None
     where = unpaired_surrogate_at(value)
     if where is not None:
         named = f"{where}: " if where else ""

@@ -153,3 +153,18 @@ async def test_given_agents_publishing_presence_then_it_is_validated_republished
             assert back.payload["status"] == "available"  # busy falls back to available on return
     # The refused request was seen on its own topic, never re-published as a presence.
     assert not [m for m in watcher.on("cti/presence/e-201") if m.payload.get("status") == "sleeping"]
+
+
+async def test_given_a_user_who_is_no_employee_asking_for_a_presence_then_none_is_published(
+    fast_queue: Api, broker: LocalBroker
+) -> None:
+    async with (
+        Subscriber(broker.url, "cti/presence/#") as watcher,
+        aiomqtt.Client(broker.host, broker.port, identifier="not-an-agent") as intruder,
+    ):
+        await intruder.publish("cti/agents/evil/client", json.dumps("online"), qos=1, retain=True)
+        await intruder.publish("cti/presence/evil/set", json.dumps({"status": "busy"}), qos=1)
+        await intruder.publish("cti/presence/e-202/set", json.dumps({"status": "away"}), qos=1)
+        await watcher.wait_for("cti/presence/e-202", status="away")  # sent last: the others were handled
+        assert not watcher.on("cti/presence/evil")
+        await intruder.publish("cti/agents/evil/client", b"", qos=1, retain=True)  # the broker forgets it

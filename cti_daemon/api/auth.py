@@ -92,7 +92,9 @@ TOKENS = web.AppKey("tokens", TokenBook)
 
 
 def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8")).digest()
+    # aiohttp decodes header bytes that are not UTF-8 as surrogate escapes; they are a wrong token (401),
+    # not an encoding error (500).
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
 def parse_tokens(text: str, source: str = "tokens file") -> dict[str, str]:

@@ -25,6 +25,7 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -66,7 +67,10 @@ def error_response(
 ) -> web.Response:
     body = {"error": {"code": code, "message": message, "field": field, **(extra or {})}}
     headers = {"WWW-Authenticate": 'Bearer realm="cti-daemon"'} if status == 401 else None
-    return web.json_response(body, status=status, headers=headers)
+    response = web.json_response(body, status=status, headers=headers)
+    if status == 408:
+        response.force_close()  # the rest of a body that came too slowly is not waited for
+    return response
 
 
 @web.middleware

@@ -43,6 +43,8 @@ class DeliveryFigures:
     journal_spooled: int = 0  # journal writes waiting in the local spool for the store
     ami_malformed: int = 0  # AMI frames skipped as not AMI (logged, first ten and one a thousand)
     ami_reason: str | None = None  # why AMI is not usable (link_health.DownReason), None while it is
+    shed_call_events: int = 0  # given up first when the outbox was full (mqtt/outbox.py)
+    shed_lines: int = 0
 
 
 class _LiveCollector(Collector):
@@ -65,6 +67,14 @@ class _LiveCollector(Collector):
         dropped.add_metric(["stale"], f.dropped_stale)
         dropped.add_metric(["overflow"], f.dropped_overflow)
         yield dropped
+        shed = CounterMetricFamily(
+            "cti_mqtt_shed",
+            "MQTT messages given up under overload, least important first, so that pops still go out",
+            labels=["kind"],
+        )
+        shed.add_metric(["call_event"], f.shed_call_events)
+        shed.add_metric(["line"], f.shed_lines)
+        yield shed
         yield CounterMetricFamily("cti_mqtt_connects", "Connections made to the broker", value=f.connects)
         yield GaugeMetricFamily(
             "cti_mqtt_outbox_depth", "Messages waiting for the broker", value=f.outbox_depth

@@ -8,6 +8,7 @@ way everywhere, with errors in the API's shape.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from cti_daemon.json_text import JsonTextError, loads_text
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # request[ACTOR]: the name of the token that authenticated the request (the journal records it)
 ACTOR = web.RequestKey("actor", str)
+# A request's body must have arrived this long after its head (a client trickling it holds a connection).
+BODY_TIMEOUT_S = web.AppKey("body_timeout_s", float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +73,18 @@ def path_text(request: web.Request, name: str, *, max_len: int = 64) -> str:
 
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object. 413 beyond the body limit (aiohttp raises it while reading), 415 when
-    the body is not declared JSON, 400 when it does not parse or is not an object."""
+    the body is not declared JSON, 400 when it does not parse or is not an object, 408 when it does not
+    arrive within BODY_TIMEOUT_S."""
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    raw = await request.read()
+    limit = request.app.get(BODY_TIMEOUT_S)
+    try:
+        async with asyncio.timeout(limit):
+            raw = await request.read()
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", f"the request body did not arrive within {limit} s") from None
+    except ConnectionError:  # the client went away mid-body: nobody to answer, nothing to trace
+        raise ApiError(400, "incomplete_body", "the connection closed before the body was complete") from None
     try:
         value = loads_text(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -18,9 +18,10 @@ from cti_daemon.api.auth import (
     TokenFileError,
     auth_middleware,
 )
+from cti_daemon.api.connection import GuardedRunner
 from cti_daemon.api.errors import MAX_BODY_BYTES, ApiError, Handler, error_middleware
 from cti_daemon.api.openapi import DOCUMENT_PATH, document
-from cti_daemon.api.routes import Route, ok
+from cti_daemon.api.routes import BODY_TIMEOUT_S, Route, ok
 from cti_daemon.api.session_book import SessionBook
 from cti_daemon.api.sessions import SESSIONS
 from cti_daemon.api.web_security import TRUSTED_PROXIES, parse_networks, security_headers
@@ -48,6 +49,7 @@ def build_app(
     max_body_bytes: int,
     sessions: SessionBook | None = None,
     trusted_proxies: Sequence[str] = (),
+    body_timeout_s: float = 30.0,
 ) -> web.Application:
     """The aiohttp application: every route given, plus the OpenAPI document that describes them."""
     listed = list(routes)
@@ -71,6 +73,7 @@ def build_app(
         client_max_size=max_body_bytes, middlewares=[error_middleware, _body_limit, auth_middleware]
     )
     app[MAX_BODY_BYTES] = max_body_bytes
+    app[BODY_TIMEOUT_S] = body_timeout_s
     app[TOKENS] = tokens
     app[DOCUMENT] = doc
     app[PUBLIC_PATHS] = frozenset(r.path for r in listed if r.public)
@@ -108,6 +111,8 @@ class ApiServer:
         sessions: SessionBook | None = None,
         trusted_proxies: Sequence[str] = (),
         tls: ssl.SSLContext | None = None,
+        header_timeout_s: float = 10.0,
+        body_timeout_s: float = 30.0,
     ) -> None:
         host, _, port = listen.rpartition(":")
         self._host = host.strip("[]")
@@ -123,10 +128,12 @@ class ApiServer:
             max_body_bytes=max_body_bytes,
             sessions=sessions,
             trusted_proxies=trusted_proxies,
+            body_timeout_s=body_timeout_s,
         )
         self._tls = tls
+        self._header_timeout_s = header_timeout_s
         self.document: dict[str, Any] = self.app[DOCUMENT]
-        self._runner: web.AppRunner | None = None
+        self._runner: GuardedRunner | None = None
         self.port: int | None = None
 
     def reload_tokens(self, path: str | None) -> bool:
@@ -158,7 +165,7 @@ class ApiServer:
         return False
 
     async def __aenter__(self) -> Self:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = GuardedRunner(self.app, header_timeout_s=self._header_timeout_s, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self._tls)
         await site.start()

@@ -32,6 +32,7 @@ class StaffDirectory:
         path: Path,
         *,
         on_catalog: Callable[[PurposeCatalog], None],
+        on_employees: Callable[[set[str]], None] | None = None,
         refresh_s: float = 60.0,
         retry_s: float = 1.0,
     ) -> None:
@@ -39,6 +40,7 @@ class StaffDirectory:
         self._directory = directory
         self.path = path
         self._on_catalog = on_catalog
+        self._on_employees = on_employees or (lambda _ids: None)  # who may have a presence
         self._refresh_s = refresh_s
         self._retry_s = retry_s
         self.source = "none"  # "store" | "file" | "none": where the directory in use came from
@@ -63,6 +65,8 @@ class StaffDirectory:
             self._on_catalog(catalog)
         except (StoreError, OSError, DBAPIError) as exc:
             log.warning("purposes.unavailable", reason=str(exc).splitlines()[0])
+        known = {o.employee_id for o in owners} | (catalog.employees if catalog is not None else set())
+        self._on_employees(known)
         log.info(
             "directory.loaded",
             employees=len(owners),
@@ -87,6 +91,7 @@ class StaffDirectory:
             return
         self._directory.replace(owners)
         self.source = "file"
+        self._on_employees({o.employee_id for o in owners})
         log.warning(
             "directory.from_file",
             path=str(self.path),

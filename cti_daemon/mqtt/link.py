@@ -16,7 +16,6 @@ import functools
 import json
 import random
 import ssl
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,15 +28,19 @@ import aiomqtt
 from cti_daemon import logs
 from cti_daemon.ami.link import backoff_delay
 from cti_daemon.config import MqttConfig
+from cti_daemon.mqtt.outbox import Outbox, Outgoing, Shed, StillRelevant, describe
 from cti_daemon.mqtt.publish_now import publish_now
 from cti_daemon.timefmt import utcnow
 
 log = logs.get("cti.mqtt")
 
 Handler = Callable[[str, bytes], None]
-StillRelevant = Callable[[], bool]
+__all__ = ["MqttLink", "MqttStats", "Outgoing", "StillRelevant", "encode"]
 
-WINDOW = 32  # QoS 1 messages sent and not yet acknowledged
+# QoS 1 messages sent and not yet acknowledged. paho's own limit (20 by default) is raised to it: with 20,
+# throughput was 20 per broker round trip, and at 150 calls/s on a loaded machine the outbox filled while
+# the daemon's CPU idled (bench/capacity.py).
+WINDOW = 128
 PUBACK_TIMEOUT_S = 10.0  # a broker that does not acknowledge by then is treated as gone
 
 
@@ -46,20 +49,13 @@ def encode(payload: Any) -> bytes:
 
 
 @dataclass(slots=True)
-class Outgoing:
-    topic: str
-    payload: bytes
-    retain: bool
-    still_relevant: StillRelevant | None
-    about: dict[str, str] | None = None  # log fields naming what this is (call_id, employee_id...)
-
-
-@dataclass(slots=True)
 class MqttStats:
     published: int = 0
     dropped_stale: int = 0
-    dropped_overflow: int = 0
+    dropped_overflow: int = 0  # a pop, notice or presence given up: the outbox held nothing sheddable
     connects: int = 0
+    shed_call_event: int = 0  # given up to make room, what matters least first (mqtt/outbox.py)
+    shed_line: int = 0
 
 
 class MqttLink:
@@ -77,7 +73,9 @@ class MqttLink:
         self._offline = encode(offline_payload)
         self._client_id = client_id or config.client_id or f"cti-daemon-{config.node_id}"
         self._rng = rng or random.Random()
-        self._outbox: deque[Outgoing] = deque()
+        self._outbox = Outbox(config.outbox_limit)
+        self._resend: dict[str, Shed] = {}  # retained topics whose queued state was shed: sent again later
+        self._shed_logged_at = 0.0
         self._inflight: dict[int, Outgoing] = {}  # sent, not yet acknowledged; in the order sent
         # While a session serves: its client, the future a failed send breaks, the sends under way.
         self._session: tuple[aiomqtt.Client, asyncio.Future[Any], set[asyncio.Future[None]]] | None = None
@@ -147,21 +145,25 @@ class MqttLink:
         *,
         still_relevant: StillRelevant | None = None,
         about: dict[str, str] | None = None,
+        shed: Shed | None = None,
     ) -> None:
         """Queue a QoS 1 message. Never blocks, never raises; while the broker is away it waits in the
         outbox, and `still_relevant` (if given) decides at send time whether it is still worth sending.
-        `about` names the message in log lines when it is dropped."""
+        `about` names the message in log lines when it is dropped; `shed` says it may be given up first
+        when the outbox is full."""
         self._enqueue(
-            Outgoing(topic, encode(payload), retain=False, still_relevant=still_relevant, about=about)
+            Outgoing(
+                topic, encode(payload), retain=False, still_relevant=still_relevant, about=about, shed=shed
+            )
         )
 
-    def retain(self, topic: str, payload: Any) -> None:
+    def retain(self, topic: str, payload: Any, *, shed: Shed | None = None) -> None:
         """Publish retained state, and publish it again after every reconnect until replaced."""
         data = encode(payload)
         if self._retained.get(topic) == data:
             return
         self._retained[topic] = data
-        self._enqueue(Outgoing(topic, data, retain=True, still_relevant=None))
+        self._enqueue(Outgoing(topic, data, retain=True, still_relevant=None, shed=shed))
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
         """Register a handler (called with topic and raw payload); subscribed again after reconnects."""
@@ -173,15 +175,6 @@ class MqttLink:
 
     # --- internals -----------------------------------------------------------------------------------
     def _enqueue(self, item: Outgoing) -> None:
-        if len(self._outbox) >= self._cfg.outbox_limit:
-            dropped = self._outbox.popleft()
-            self.stats.dropped_overflow += 1
-            log.warning(
-                "mqtt.outbox_full",
-                limit=self._cfg.outbox_limit,
-                dropped_topic=dropped.topic,
-                **(dropped.about or {}),
-            )
         self._idle.clear()
         session = self._session
         if session is not None and not self._outbox and len(self._inflight) < WINDOW:
@@ -189,8 +182,41 @@ class MqttLink:
             # turn saved on every pop; measured with bench/ring_to_pop.py).
             self._start_send(*session, item)
             return
-        self._outbox.append(item)
+        dropped = self._outbox.append(item)
+        if dropped is not None:
+            self._given_up(dropped)
         self._wake.set()
+
+    def _given_up(self, item: Outgoing) -> None:
+        if item.shed is None:
+            self.stats.dropped_overflow += 1
+            log.warning("mqtt.outbox_full", limit=self._cfg.outbox_limit, **describe(item))
+            return
+        if item.shed == "call_event":
+            self.stats.shed_call_event += 1
+        else:
+            self.stats.shed_line += 1
+        if item.retain:
+            self._resend[item.topic] = item.shed
+        now = asyncio.get_running_loop().time()
+        if now - self._shed_logged_at >= 5.0:  # one line per 5 s: a line per message would add to the load
+            self._shed_logged_at = now
+            log.warning(
+                "mqtt.shedding",
+                limit=self._cfg.outbox_limit,
+                shed_call_events=self.stats.shed_call_event,
+                shed_lines=self.stats.shed_line,
+                effect="call events and line states are given up first; pops are kept",
+            )
+
+    def _resend_shed(self) -> None:
+        """Once the outbox is empty: the current state of each retained topic whose update was shed."""
+        queued = self._outbox.topics()
+        resend, self._resend = self._resend, {}
+        for topic, kind in resend.items():
+            data = self._retained.get(topic)
+            if data is not None and topic not in queued:
+                self._outbox.append(Outgoing(topic, data, retain=True, still_relevant=None, shed=kind))
 
     def _start_send(
         self,
@@ -224,6 +250,7 @@ class MqttLink:
             keepalive=self._cfg.keepalive_s,
             tls_context=tls_context,
             timeout=PUBACK_TIMEOUT_S,
+            max_inflight_messages=WINDOW,
         )
 
     async def _run(self) -> None:
@@ -258,7 +285,8 @@ class MqttLink:
             await client.subscribe(topic_filter, qos=1)
         # Retained state is sent from the map below, so queued copies go first: a retain() made while the
         # map is being sent queues a new item, which stays.
-        self._outbox = deque(m for m in self._outbox if not m.retain)
+        self._outbox.keep_only(lambda m: not m.retain)
+        self._resend.clear()
         # Status first, so a client sees the daemon online before its lines; then the rest at once.
         ordered = sorted(self._retained, key=lambda t: t != self._status_topic)
         if ordered:
@@ -285,6 +313,8 @@ class MqttLink:
             while True:
                 if broken.done():
                     broken.result()  # the MqttError of a send ends the session
+                if not self._outbox and self._resend:
+                    self._resend_shed()
                 if not self._outbox or len(self._inflight) >= WINDOW:
                     if not self._outbox and not self._inflight:
                         self._idle.set()
@@ -312,7 +342,7 @@ class MqttLink:
             if broken.done():
                 broken.exception()  # retrieved: asyncio would otherwise log it as never retrieved
             # Not acknowledged: sent again first after the reconnect (QoS 1 is at least once).
-            self._outbox.extendleft(reversed(list(self._inflight.values())))
+            self._outbox.push_front(self._inflight.values())
             self._inflight.clear()
 
     def _confirmed(self, seq: int, broken: asyncio.Future[Any], acked: asyncio.Future[None]) -> None:

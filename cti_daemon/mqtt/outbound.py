@@ -105,7 +105,7 @@ class AgentOutbound:
             since=since,
             queues=queues,
         )
-        self._link.retain(self._topics.line(extension), body)
+        self._link.retain(self._topics.line(extension), body, shed="line")
 
     def call_event(
         self,
@@ -126,7 +126,7 @@ class AgentOutbound:
             node_id=self._node_id,
             **more,
         )
-        self._link.publish(self._topics.call(call_id), body)
+        self._link.publish(self._topics.call(call_id), body, shed="call_event")
 
     def daemon_status(
         self,

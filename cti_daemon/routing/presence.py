@@ -1,7 +1,8 @@
 """Employee presence (seed 003): available, busy, away and custom statuses with a note; logged in or not
 from the agent client's will; "busy" falls back to "available" when the client comes back after being
-offline. Pure: parsed requests in (mqtt/inbound.py checks the payload's shape), a new Presence or a
-refusal out."""
+offline. Only employees have a presence: any MQTT user may write its own `presence/{user}/set` under the
+example ACL, so a request from a user who is no employee is refused. Pure: parsed requests in
+(mqtt/inbound.py checks the payload's shape), a new Presence or a refusal out."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ class PresenceBook:
     def __init__(self, custom_statuses: Iterable[str] = ()) -> None:
         self.statuses = tuple(dict.fromkeys([*BUILT_IN, *(s.strip() for s in custom_statuses if s.strip())]))
         self._by_employee: dict[str, Presence] = {}
+        self.roster: frozenset[str] | None = None  # the employee ids; None until the list was read
+
+    def know_employees(self, employee_ids: Iterable[str]) -> None:
+        self.roster = frozenset(employee_ids)
+
+    def _check_employee(self, employee_id: str) -> None:
+        if self.roster is not None and employee_id not in self.roster:
+            raise PresenceRefused(f"{employee_id!r} is not an employee")
 
     def get(self, employee_id: str) -> Presence | None:
         return self._by_employee.get(employee_id)
@@ -42,6 +51,7 @@ class PresenceBook:
 
     def request(self, req: PresenceRequest, now: datetime) -> Presence:
         """An agent's `presence/{id}/set`. Raises PresenceRefused with the reason."""
+        self._check_employee(req.employee_id)
         if req.status not in self.statuses:
             raise PresenceRefused(f"status {req.status!r} is not one of {', '.join(self.statuses)}")
         note = req.note or ""
@@ -54,7 +64,8 @@ class PresenceBook:
 
     def client(self, employee_id: str, state: ClientState, now: datetime) -> Presence | None:
         """The agent client's retained `agents/{id}/client` (its will says "offline"). The new presence
-        when something changed, else None."""
+        when something changed, else None; PresenceRefused for who is no employee."""
+        self._check_employee(employee_id)
         current = self._by_employee.get(employee_id)
         if current is None:
             presence = Presence(employee_id, "available", "", state, now)

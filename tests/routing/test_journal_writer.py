@@ -4,9 +4,11 @@ holds back the spool's replay."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -163,3 +165,31 @@ async def test_given_the_store_away_and_the_spool_disk_full_then_a_ring_contact_
         assert writer.waiting == 2
     finally:
         await away.dispose()
+
+
+async def test_given_many_rings_at_once_then_they_are_written_together_and_a_refused_one_alone(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = _CountingJournal(store)
+    writer = JournalWriter(journal, Spool(tmp_path / "spool.jsonl"), invalidate=lambda _id: None)
+    records = [_contact(f"Caller {n}", f"{n}.0") for n in range(60)]
+    refused = dataclasses.replace(_contact("Nobody's", "99.0"), customer_id="no-such-customer")
+    for record in [*records[:30], refused, *records[30:]]:
+        writer.create_soon(record)
+    for record in [*records, refused]:
+        await writer.settle(record.id)
+    assert all([await writer.journal.get(r.id) is not None for r in records])
+    assert await writer.journal.get(refused.id) is None
+    assert len(journal.batches) <= 3 and sum(journal.batches) == 61  # a few transactions, not 61
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [e["contact_id"] for e in events if e["event"] == "journal.refused"] == [refused.id]
+
+
+class _CountingJournal(JournalStore):
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.batches: list[int] = []
+
+    async def insert_many(self, records: Sequence[ContactRecord]) -> None:
+        self.batches.append(len(records))
+        await super().insert_many(records)

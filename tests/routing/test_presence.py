@@ -67,3 +67,15 @@ def test_given_the_same_client_state_twice_then_nothing_to_publish() -> None:
     book = PresenceBook()
     assert book.client("e-201", "online", T0) is not None
     assert book.client("e-201", "online", T0) is None
+
+
+def test_given_the_employee_list_when_someone_else_asks_for_a_presence_then_refused() -> None:
+    book = PresenceBook()
+    book.know_employees({"e-201"})
+    with pytest.raises(PresenceRefused, match="'evil' is not an employee"):
+        book.request(PresenceRequest("evil", "busy", None), T0)
+    with pytest.raises(PresenceRefused, match="not an employee"):
+        book.client("evil", "online", T0)
+    assert book.get("evil") is None
+    _set(book, "busy")
+    assert book.get("e-201") is not None

@@ -50,7 +50,7 @@ async def test_given_a_caller_known_without_waiting_when_it_rings_then_the_pop_i
     pops.submit([RING])
     # Not started, the link keeps what it is given in its outbox: the pop is there before any loop turn.
     assert _queued_topics(link)[0] == "cti/agents/e-100/popup"
-    pop = json.loads(link._outbox[0].payload)
+    pop = json.loads(next(iter(link._outbox)).payload)
     assert pop["call_id"] == "1.1" and pop["identified"] is False
     assert pops.pops_published == 1
 
