@@ -50,10 +50,10 @@ from cti_daemon.crm.search import CustomerSearch
 from cti_daemon.crm.spool import Spool
 from cti_daemon.crm.staff import list_staff
 from cti_daemon.crm.store import Store, StoreError, open_store
-from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound import payloads
+from cti_daemon.outbound.topics import Topics
 from cti_daemon.routing.call_actions import PbxNews
 from cti_daemon.routing.click_to_dial import ClickToDial
 from cti_daemon.routing.contact_json import contact_json

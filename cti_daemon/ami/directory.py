@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from cti_daemon.line_owner import LineOwner
 
-@dataclass(frozen=True, slots=True)
-class LineOwner:
-    employee_id: str
-    extension: str
-    devices: tuple[str, ...]  # AMI device names: "PJSIP/201", "SIP/150010002"
+__all__ = ["LineDirectory", "LineOwner", "device_of_channel"]
 
 
 def device_of_channel(channel: str) -> str:

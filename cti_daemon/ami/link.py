@@ -31,6 +31,7 @@ from cti_daemon.ami.errors import (
 from cti_daemon.ami.frames import AmiMessage, FrameReader
 from cti_daemon.ami.protocol import AmiProtocol
 from cti_daemon.ami.response import AmiResponse
+from cti_daemon.backoff import backoff_delay
 from cti_daemon.config import AmiConfig
 
 log = logs.get("cti.ami.link")
@@ -39,14 +40,7 @@ SessionHook = Callable[["AmiLink"], Awaitable[None]]
 EventSink = Callable[[AmiMessage], None]
 StateSink = Callable[[bool], None]
 
-_FIRST_DELAY_S = 0.5
 _STABLE_SESSION_S = 10.0  # a session that lived this long resets the back-off
-
-
-def backoff_delay(attempt: int, cap_s: float, rng: random.Random) -> float:
-    """Exponential with 'equal jitter': never under half the step, never over the cap."""
-    step: float = min(cap_s, _FIRST_DELAY_S * (2 ** min(attempt, 30)))
-    return step / 2 + rng.uniform(0, step / 2)
 
 
 class AmiLink:

@@ -8,16 +8,16 @@ from datetime import datetime
 from cti_daemon import logs
 from cti_daemon.mqtt.inbound import PresenceRequest, listen_to_agents
 from cti_daemon.mqtt.link import MqttLink
-from cti_daemon.mqtt.outbound import AgentOutbound
-from cti_daemon.mqtt.payloads import ClientState
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound.payloads import ClientState
+from cti_daemon.outbound.port import AgentPort
+from cti_daemon.outbound.topics import Topics
 from cti_daemon.routing.presence import Presence, PresenceBook, PresenceRefused
 
 log = logs.get("cti.routing.presence")
 
 
 class PresenceService:
-    def __init__(self, book: PresenceBook, out: AgentOutbound, clock: Callable[[], datetime]) -> None:
+    def __init__(self, book: PresenceBook, out: AgentPort, clock: Callable[[], datetime]) -> None:
         self.book = book
         self._out = out
         self._clock = clock
