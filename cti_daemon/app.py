@@ -32,12 +32,14 @@ from cti_daemon.api import metrics as metrics_api
 from cti_daemon.api import originate as originate_api
 from cti_daemon.api import purposes as purposes_api
 from cti_daemon.api import sources
+from cti_daemon.api import stream as stream_api
 from cti_daemon.api import transfers as transfers_api
 from cti_daemon.api.auth import TokenBook
 from cti_daemon.api.health import Component, HealthProbe
 from cti_daemon.api.metrics import DaemonMetrics, DeliveryFigures
 from cti_daemon.api.routes import Route
 from cti_daemon.api.server import ApiServer
+from cti_daemon.api.stream_sources import stream_sources
 from cti_daemon.config import Config
 from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
@@ -53,6 +55,7 @@ from cti_daemon.crm.store import Store, StoreError, open_store
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.outbound import payloads
+from cti_daemon.outbound.port import FanOut
 from cti_daemon.outbound.topics import Topics
 from cti_daemon.routing.call_actions import PbxNews
 from cti_daemon.routing.click_to_dial import ClickToDial
@@ -67,6 +70,8 @@ from cti_daemon.routing.screen_pop import ScreenPopService
 from cti_daemon.routing.transfer_book import TransferBook
 from cti_daemon.routing.transfers import TransferService
 from cti_daemon.routing.waiting_queue import WaitingQueue
+from cti_daemon.stream.hub import StreamHub
+from cti_daemon.stream.metrics import StreamCollector
 from cti_daemon.systemd import Notifier
 from cti_daemon.timefmt import utcnow
 
@@ -119,7 +124,9 @@ class Daemon:
                 online=False, ami_connected=False, since=clock(), node_id=node
             ),
         )
-        self.outbound = AgentOutbound(self.mqtt, topics, node)
+        # What agents are told goes out both ways: MQTT for agent clients, the stream for signed-in pages.
+        self.stream = StreamHub(topics, node)
+        self.outbound = FanOut([AgentOutbound(self.mqtt, topics, node), self.stream])
         self.tracker = CallTracker(self.directory)
         # The journal: contacts registered at ring time and over HTTP, spooled while the store is away.
         self.catalog = PurposeCatalog.builtin()  # replaced by the store's once it answers
@@ -215,6 +222,7 @@ class Daemon:
             },
         )
         self.metrics.watch(self._delivery_figures, self.health)
+        self.metrics.registry.register(StreamCollector(self.stream))
         tokens = TokenBook.load(config.http.tokens_file) if config.http.tokens_file else None
         self.api = ApiServer(
             listen=config.http.listen,
@@ -246,6 +254,12 @@ class Daemon:
             *purposes_api.routes(lambda: self.catalog),
             *transfers_api.routes(self.transfers),
             *originate_api.routes(self.click_to_dial),
+            *stream_api.routes(
+                self.stream,
+                stream_sources(
+                    tracker=self.tracker, directory=self.directory, journal=self.journal, store=self.store
+                ),
+            ),
         ]
 
     def _presence_of(self, employee_id: str) -> employees_api.PresenceView | None:

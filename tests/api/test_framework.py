@@ -151,7 +151,7 @@ def test_given_the_daemon_then_the_openapi_document_lists_exactly_its_routes(tmp
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op["summary"], (method, path)
-            assert {"200", "201"} & set(op["responses"]), (method, path)
+            assert {"200", "201", "101"} & set(op["responses"]), (method, path)  # 101: the stream
             public = path in {"/healthz", "/metrics", DOCUMENT_PATH}
             assert (op["security"] == []) is public
             assert ("401" in op["responses"]) is not public
