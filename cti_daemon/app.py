@@ -30,6 +30,7 @@ from cti_daemon.api import lines as lines_api
 from cti_daemon.api import lookup as lookup_api
 from cti_daemon.api import metrics as metrics_api
 from cti_daemon.api import originate as originate_api
+from cti_daemon.api import presence as presence_api
 from cti_daemon.api import purposes as purposes_api
 from cti_daemon.api import sources
 from cti_daemon.api import stream as stream_api
@@ -74,6 +75,7 @@ from cti_daemon.stream.hub import StreamHub
 from cti_daemon.stream.metrics import StreamCollector
 from cti_daemon.systemd import Notifier
 from cti_daemon.timefmt import utcnow
+from cti_daemon.web import pages
 
 log = logs.get("cti.app")
 
@@ -254,6 +256,12 @@ class Daemon:
             *purposes_api.routes(lambda: self.catalog),
             *transfers_api.routes(self.transfers),
             *originate_api.routes(self.click_to_dial),
+            *pages.routes(),
+            *presence_api.routes(
+                statuses=lambda: self.presence.book.statuses,
+                everyone=self.presence.book.all,
+                set_presence=self.presence.set,
+            ),
             *stream_api.routes(
                 self.stream,
                 stream_sources(

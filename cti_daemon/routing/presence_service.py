@@ -34,6 +34,13 @@ class PresenceService:
         log.info("presence.set", employee_id=req.employee_id, status=presence.status)
         self._publish(presence)
 
+    def set(self, employee_id: str, status: str, note: str | None) -> Presence:
+        """A signed-in page's request (over HTTP): checked by the same rules; PresenceRefused says why."""
+        presence = self.book.request(PresenceRequest(employee_id, status, note), self._clock())
+        log.info("presence.set", employee_id=employee_id, status=presence.status, via="http")
+        self._publish(presence)
+        return presence
+
     def client_state(self, employee_id: str, state: ClientState) -> None:
         presence = self.book.client(employee_id, state, self._clock())
         if presence is not None:
