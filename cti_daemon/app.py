@@ -32,6 +32,7 @@ from cti_daemon.api import metrics as metrics_api
 from cti_daemon.api import originate as originate_api
 from cti_daemon.api import presence as presence_api
 from cti_daemon.api import purposes as purposes_api
+from cti_daemon.api import sessions as sessions_api
 from cti_daemon.api import sources
 from cti_daemon.api import stream as stream_api
 from cti_daemon.api import transfers as transfers_api
@@ -39,7 +40,9 @@ from cti_daemon.api.auth import TokenBook
 from cti_daemon.api.health import Component, HealthProbe
 from cti_daemon.api.metrics import DaemonMetrics, DeliveryFigures
 from cti_daemon.api.routes import Route
-from cti_daemon.api.server import ApiServer
+from cti_daemon.api.server import ApiServer, tls_context
+from cti_daemon.api.session_book import SessionBook
+from cti_daemon.api.signin_limits import SignInLimits
 from cti_daemon.api.stream_sources import stream_sources
 from cti_daemon.config import Config
 from cti_daemon.crm.cards import CustomerCards
@@ -226,11 +229,26 @@ class Daemon:
         self.metrics.watch(self._delivery_figures, self.health)
         self.metrics.registry.register(StreamCollector(self.stream))
         tokens = TokenBook.load(config.http.tokens_file) if config.http.tokens_file else None
+        sc = config.sessions
+        self.sessions = SessionBook(
+            self.store,
+            idle_s=sc.idle_s,
+            max_s=sc.max_s,
+            limits=SignInLimits(
+                per_login=sc.signin_limit_per_login,
+                per_address=sc.signin_limit_per_address,
+                window_s=sc.signin_window_s,
+            ),
+            clock=clock,
+        )
         self.api = ApiServer(
             listen=config.http.listen,
             routes=self._api_routes(identify),
             tokens=tokens,
             max_body_bytes=config.http.max_body_bytes,
+            sessions=self.sessions,
+            trusted_proxies=config.http.trusted_proxies,
+            tls=tls_context(config.http.tls_cert, config.http.tls_key),
         )
 
     def reload_tokens(self) -> bool:
@@ -241,6 +259,7 @@ class Daemon:
         """Every HTTP feature, one module each; a new endpoint is one more line here."""
         return [
             *health_api.routes(self.health),
+            *sessions_api.routes(self.sessions),
             *metrics_api.routes(self.metrics, self.health),
             *lookup_api.routes(identify),
             *lines_api.routes(lambda: sources.line_views(self.tracker, self.directory)),

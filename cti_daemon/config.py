@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cti_daemon.config_web import SessionsConfig, validate_web
 from cti_daemon.secret import Secret
 
 ENV_PREFIX = "CTI_"
@@ -67,6 +68,9 @@ class HttpConfig:
     listen: str = "127.0.0.1:8080"
     tokens_file: str | None = None
     max_body_bytes: int = 1_048_576
+    tls_cert: str | None = None  # both: serve https directly
+    tls_key: str | None = None
+    trusted_proxies: list[str] = field(default_factory=list)  # whose X-Forwarded-Proto/-For is believed
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,7 @@ class Config:
     phone: PhoneConfig = field(default_factory=PhoneConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    sessions: SessionsConfig = field(default_factory=SessionsConfig)
 
     def secrets(self) -> list[Secret]:
         return [s for s in (self.ami.secret, self.mqtt.password) if s is not None]
@@ -337,6 +342,7 @@ def _validate(config: Config, source: str, *, require_secret: bool) -> list[Prob
             bad("http.tokens_file", bad_tokens)
     if config.http.max_body_bytes < 1024:
         bad("http.max_body_bytes", "must be at least 1024")
+    validate_web(config.http, config.sessions, bad)
     out.extend(_validate_phone(config, source))
     if config.logging.level not in _LOG_LEVELS:
         bad("logging.level", f"must be one of {', '.join(sorted(_LOG_LEVELS))}")

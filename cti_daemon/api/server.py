@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ssl
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
 from cti_daemon import logs
-from cti_daemon.api.auth import PUBLIC_PATHS, TOKENS, TokenBook, TokenFileError, auth_middleware
+from cti_daemon.api.auth import (
+    PUBLIC_PATHS,
+    PUBLIC_ROUTES,
+    TOKENS,
+    TokenBook,
+    TokenFileError,
+    auth_middleware,
+)
 from cti_daemon.api.errors import MAX_BODY_BYTES, ApiError, Handler, error_middleware
 from cti_daemon.api.openapi import DOCUMENT_PATH, document
 from cti_daemon.api.routes import Route, ok
+from cti_daemon.api.session_book import SessionBook
+from cti_daemon.api.sessions import SESSIONS
+from cti_daemon.api.web_security import TRUSTED_PROXIES, parse_networks, security_headers
 
 log = logs.get("cti.api")
 
@@ -30,7 +41,14 @@ async def _body_limit(request: web.Request, handler: Handler) -> web.StreamRespo
     return await handler(request)
 
 
-def build_app(routes: Iterable[Route], *, tokens: TokenBook, max_body_bytes: int) -> web.Application:
+def build_app(
+    routes: Iterable[Route],
+    *,
+    tokens: TokenBook,
+    max_body_bytes: int,
+    sessions: SessionBook | None = None,
+    trusted_proxies: Sequence[str] = (),
+) -> web.Application:
     """The aiohttp application: every route given, plus the OpenAPI document that describes them."""
     listed = list(routes)
     doc: dict[str, Any] = {}
@@ -56,9 +74,27 @@ def build_app(routes: Iterable[Route], *, tokens: TokenBook, max_body_bytes: int
     app[TOKENS] = tokens
     app[DOCUMENT] = doc
     app[PUBLIC_PATHS] = frozenset(r.path for r in listed if r.public)
+    app[TRUSTED_PROXIES] = parse_networks(trusted_proxies)
+    if sessions is not None:
+        app[SESSIONS] = sessions
+    app.on_response_prepare.append(security_headers)
+    public: set[web.AbstractRoute] = set()
     for route in listed:
-        app.router.add_route(route.method, route.path, route.handler)
+        added = app.router.add_route(route.method, route.path, route.handler)
+        if route.public:
+            public.add(added)
+    app[PUBLIC_ROUTES] = frozenset(public)
     return app
+
+
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """`[http] tls_cert`/`tls_key`: serve https directly (None: plain http, e.g. behind a proxy)."""
+    if cert is None or key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
 
 
 class ApiServer:
@@ -69,6 +105,9 @@ class ApiServer:
         routes: Iterable[Route],
         tokens: TokenBook | None = None,
         max_body_bytes: int = 1_048_576,
+        sessions: SessionBook | None = None,
+        trusted_proxies: Sequence[str] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         host, _, port = listen.rpartition(":")
         self._host = host.strip("[]")
@@ -78,7 +117,14 @@ class ApiServer:
             log.warning(
                 "api.no_tokens", effect="every /api/v1 call is refused with 401 until http.tokens_file"
             )
-        self.app = build_app(routes, tokens=self.tokens, max_body_bytes=max_body_bytes)
+        self.app = build_app(
+            routes,
+            tokens=self.tokens,
+            max_body_bytes=max_body_bytes,
+            sessions=sessions,
+            trusted_proxies=trusted_proxies,
+        )
+        self._tls = tls
         self.document: dict[str, Any] = self.app[DOCUMENT]
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -114,12 +160,12 @@ class ApiServer:
     async def __aenter__(self) -> Self:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
+        site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self._tls)
         await site.start()
         server = site._server  # aiohttp exposes the bound port nowhere else
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else self._port
-        log.info("api.listening", host=self._host, port=self.port)
+        log.info("api.listening", host=self._host, port=self.port, tls=self._tls is not None)
         return self
 
     async def __aexit__(

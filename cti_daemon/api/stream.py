@@ -14,12 +14,10 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 from cti_daemon import logs
-from cti_daemon.api.errors import ApiError
 from cti_daemon.api.principal import Principal, Role, principal_of
 from cti_daemon.api.routes import Route
 from cti_daemon.stream.audience import Viewer
@@ -74,19 +72,9 @@ async def snapshot(hub: StreamHub, sub: Subscriber, sources: StreamSources) -> d
     }
 
 
-def _same_origin(request: web.Request) -> bool:
-    """A page may only open the stream from the daemon's own origin (a cookie would be sent otherwise)."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser: scripts and tests
-    return urlsplit(origin).netloc == request.host
-
-
 def routes(hub: StreamHub, sources: StreamSources, *, heartbeat_s: float = 20.0) -> list[Route]:
     async def stream(request: web.Request) -> web.StreamResponse:
-        principal = principal_of(request)
-        if principal.via == "session" and not _same_origin(request):
-            raise ApiError(403, "forbidden", "the stream is only for pages of this daemon's own origin")
+        principal = principal_of(request)  # a cookie's upgrade passed the Origin check (api.sessions)
         viewer = await viewer_of(principal, sources)
         ws = web.WebSocketResponse(heartbeat=heartbeat_s, max_msg_size=4096)
         await ws.prepare(request)

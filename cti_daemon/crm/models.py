@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -133,6 +134,10 @@ class Employee(Base):
     login: Mapped[str | None] = mapped_column(String(64), unique=True)
     extension: Mapped[str | None] = mapped_column(String(16), index=True)
     devices: Mapped[str] = mapped_column(Text, default="")  # AMI device names separated by spaces
+    # Signing in to the pages (migration 0004): an Argon2id hash, never the password; None: no sign-in yet.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="employee", server_default="employee")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     purpose_links: Mapped[list[EmployeePurpose]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="EmployeePurpose.purpose_code"
@@ -279,3 +284,16 @@ class ContactEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's id is kept: the table's content signs nobody
+    in. `expires_at` is the absolute end; the idle end is `last_seen_at` plus the configured idle time."""
+
+    __tablename__ = "sessions"
+
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

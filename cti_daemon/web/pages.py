@@ -3,7 +3,7 @@
 One page for every signed-in person: it asks GET /api/v1/session and shows the sign-in form when that is
 401. Assets are read once at start; each is its own public route (the sign-in form must load before
 anyone is signed in) and answers 304 to a matching If-None-Match. No inline script or style anywhere, so
-the Content-Security-Policy needs no 'unsafe-inline'.
+the Content-Security-Policy (api.web_security) needs no 'unsafe-inline'.
 """
 
 from __future__ import annotations
@@ -16,17 +16,9 @@ from aiohttp import web
 
 from cti_daemon.api.routes import Route, RouteHandler
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-cache",  # revalidated each load (ETag): a new daemon's page is seen at once
-}
+# The security headers (CSP without 'unsafe-inline', frame-ancestors 'none', ...) are api.web_security's,
+# on every answer. Assets are revalidated on each load (ETag), so a new daemon's page is seen at once.
+PAGE_HEADERS = {"Cache-Control": "no-cache"}
 _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
