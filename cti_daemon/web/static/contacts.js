@@ -29,7 +29,7 @@ export function renderContacts(list, ctx, { force = false } = {}) {
   const open = new Set([...ul.querySelectorAll("details[open]")].map((d) => d.dataset.key));
   const focused = document.activeElement && ul.contains(document.activeElement) ? document.activeElement.id : null;
   const nodes = list.map((c) => {
-    const key = `${c.version}|${c.status}|${(c.notes || []).length}`;
+    const key = `${c.version}|${c.status}|${(c.notes || []).length}|${ctx.customerName(c.customer_id) || ""}`;
     const seen = built.get(c.id);
     if (seen && seen.key === key && !force) return seen.node;
     const node = renderOne(c, ctx, open);
@@ -57,7 +57,7 @@ export function sayError(failure) {
 function renderOne(c, ctx, open) {
   const id = c.id;
   const caller = c.caller || {};
-  const who = c.customer_name || caller.name || caller.phone || t("unknown_caller");
+  const who = (c.customer_id && ctx.customerName(c.customer_id)) || caller.name || caller.phone || t("unknown_caller");
   const message = el("p", { class: "error", role: "alert", id: `err-${id}` });
   async function act(method, path, body, done) {
     message.textContent = "";
@@ -145,12 +145,17 @@ function renderOne(c, ctx, open) {
       el("span", { class: "badge", "data-status": c.status, text: t("status_" + c.status) }),
       el("span", { class: "contact-time", text: when(c.created_at) }),
     ),
-    phone ? el("p", { class: "caller" }, el("span", { class: "number", text: phone })) : null,
-    facts.childElementCount ? facts : null,
-    notes.childElementCount ? notes : null,
-    buttons,
-    noteForm,
-    postpone,
-    message,
+    el(
+      "div",
+      { class: "contact-body" },
+      el(
+        "div",
+        {},
+        phone ? el("p", { class: "caller" }, el("span", { class: "number", text: phone })) : null,
+        facts.childElementCount ? facts : null,
+        notes.childElementCount ? notes : null,
+      ),
+      el("div", {}, buttons, noteForm, postpone, message),
+    ),
   );
 }

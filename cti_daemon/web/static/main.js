@@ -19,8 +19,24 @@ const state = {
   lines: new Map(),
   statuses: ["available", "busy", "away"],
   people: [],
+  customers: new Map(), // customer id -> name (null while asked, or when it cannot be read)
   stream: null,
 };
+
+// Contacts carry a customer id, not the name: asked once per customer, then the list is drawn again.
+function customerName(id) {
+  if (!id) return null;
+  if (!state.customers.has(id)) {
+    state.customers.set(id, null);
+    call("GET", `/api/v1/customers/${encodeURIComponent(id)}`)
+      .then((card) => {
+        state.customers.set(id, card.name);
+        renderContactsNow();
+      })
+      .catch(() => {});
+  }
+  return state.customers.get(id);
+}
 
 async function main() {
   await i18n.start();
@@ -217,7 +233,8 @@ function renderPops() {
 function renderContactsNow(force = false) {
   if (!state.me) return;
   const list = sortNewestFirst([...state.contacts.values()]);
-  renderContacts(list, { me: state.me, upsert, toast, dial, people: () => state.people }, { force });
+  const ctx = { me: state.me, upsert, toast, dial, customerName, people: () => state.people };
+  renderContacts(list, ctx, { force });
 }
 
 function renderLine() {
