@@ -9,8 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from cti_daemon import cli_users, logs
 from cti_daemon import config as config_mod
-from cti_daemon import logs
 
 DEFAULT_CONFIG = Path("/etc/cti-daemon/cti-daemon.toml")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--encoding", default="auto", choices=["auto", "utf-8", "utf-8-sig", "cp1251"], help="default: detect"
     )
     imp.add_argument("--batch-size", type=int, default=2000, help="rows per transaction (default 2000)")
+
+    cli_users.add_parser(sub, _Parser)
 
     sim = sub.add_parser("simulate-pbx", help="the PBX simulator alone: an AMI server on loopback")
     sim.add_argument("--listen", default="127.0.0.1:5038", help="HOST:PORT (default 127.0.0.1:5038)")
@@ -218,6 +220,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    try:
+        cfg = _load(args.config, require_secret=False)
+    except config_mod.ConfigError as exc:
+        return _report(exc)
+    logs.configure(level="warning", fmt=cfg.logging.format, secrets=[s.reveal() for s in cfg.secrets()])
+    return cli_users.run(args, cfg, sys.stdin, sys.stdout, sys.stderr)
+
+
 def cmd_agent(args: argparse.Namespace) -> int:
     from cti_daemon.agent.client import AgentOptions, run_agent  # noqa: PLC0415
 
@@ -283,6 +294,7 @@ COMMANDS = {
     "import": cmd_import,
     "simulate-pbx": cmd_simulate_pbx,
     "agent": cmd_agent,
+    "users": cmd_users,
 }
 
 

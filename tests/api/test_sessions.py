@@ -3,8 +3,10 @@ limit, signing out on the server, the Origin check, and sessions that outlive a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,7 @@ from cti_daemon.crm.seed import SeedSummary
 from cti_daemon.demo.broker import LocalBroker
 from tests.conftest import Sim, daemon_config
 from tests.support.api import Api, new_token, running_api, write_tokens
-from tests.support.browser import give_passwords, page
+from tests.support.browser import PASSWORDS, give_passwords, page
 
 
 @pytest.fixture
@@ -112,3 +114,65 @@ async def test_given_a_session_when_a_change_comes_without_its_own_origin_then_4
         assert (await tab.call("POST", "/api/v1/contacts/x/notes", note))[0] == 404
         # Reading needs no Origin.
         assert (await tab.call("GET", "/api/v1/purposes", origin=None))[0] == 200
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+async def test_given_sign_ins_right_wrong_and_limited_then_each_refusal_is_logged_and_no_line_has_a_password(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "Wrong-but-close-Pa55word-201"
+    async with page(api.base) as tab:
+        assert (await tab.sign_in("porlov"))[0] == 200
+        assert (await tab.sign_in("ivolkova", wrong))[0] == 401
+        assert (await tab.sign_in("ghost", wrong))[0] == 401
+        for _ in range(3):
+            await tab.sign_in("porlov", wrong)
+        assert (await tab.sign_in("porlov"))[0] == 429
+        session_id = tab.cookie()
+    captured = capsys.readouterr().err
+    lines = _json_lines(captured)
+    refused = [(e["login"], e["reason"]) for e in lines if e["event"] == "session.signin_refused"]
+    assert ("ivolkova", "wrong_password") in refused and ("ghost", "unknown_login") in refused
+    assert any(e["event"] == "session.signin_limited" and e["login"] == "porlov" for e in lines)
+    assert session_id is not None
+    for secret in (wrong, PASSWORDS["porlov"], PASSWORDS["ivolkova"], session_id):
+        assert secret not in captured
+
+
+async def test_given_any_answer_then_it_carries_the_security_headers_and_api_answers_are_not_cached(
+    api: Api,
+) -> None:
+    async with page(api.base) as tab:
+        for path, status in (("/api/v1/purposes", 401), ("/healthz", 200), ("/api/v1/nowhere", 401)):
+            got, _, resp = await tab.call("GET", path)
+            assert got == status
+            csp = resp.headers["Content-Security-Policy"]
+            assert (
+                "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+            )
+            assert resp.headers["Referrer-Policy"] == "no-referrer"
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+            assert (resp.headers.get("Cache-Control") == "no-store") is path.startswith("/api/")
+
+
+async def test_given_a_restart_then_a_signed_in_browser_stays_signed_in(
+    sim: Sim, broker: LocalBroker, seeded_sqlite: tuple[str, SeedSummary], tmp_path: Path
+) -> None:
+    db_url, _ = seeded_sqlite
+    await give_passwords(db_url)
+    token = new_token()
+    tokens = write_tokens(tmp_path, ("crm", token))
+    config = daemon_config(
+        ami_port=sim.port, mqtt_url=broker.url, db_url=db_url, http={"tokens_file": str(tokens)}
+    )
+    async with running_api(config, token) as before, page(before.base) as tab:
+        assert (await tab.sign_in("porlov"))[0] == 200
+        session_id = tab.cookie()
+    assert session_id is not None
+    async with running_api(config, token) as after, page(after.base) as tab:
+        tab.http.cookie_jar.update_cookies({"cti_session": session_id})
+        status, body, _ = await tab.call("GET", "/api/v1/session")
+        assert (status, body["employee_id"]) == (200, "e-201")
