@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench-lookup bench-ami bench-pop bench-memory clean
+.PHONY: demo test lint bench-lookup bench-ami bench-pop bench-browser bench-memory clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 bench-pop: $(STAMP)
 	@scripts/ensure-mosquitto
 	$(BIN)/python bench/ring_to_pop.py $(ARGS)
+
+bench-browser: $(STAMP)
+	@scripts/ensure-mosquitto
+	$(BIN)/python bench/ring_to_browser.py $(ARGS)
 
 bench-lookup: $(STAMP)
 	$(BIN)/python bench/lookup.py $(ARGS)
