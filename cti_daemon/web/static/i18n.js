@@ -57,19 +57,29 @@ export function apply(root) {
   document.title = t("app_title");
 }
 
+// Intl formatters are costly to build (about a millisecond each): one per language and style, kept.
+const formatters = new Map();
+function formatter(kind, options) {
+  const key = `${lang}|${kind}`;
+  if (!formatters.has(key)) {
+    formatters.set(key, kind === "number" ? new Intl.NumberFormat(lang) : new Intl.DateTimeFormat(lang, options));
+  }
+  return formatters.get(key);
+}
+
 export function when(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" }).format(d);
+  return formatter("when", { dateStyle: "medium", timeStyle: "short" }).format(d);
 }
 
 export function day(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : new Intl.DateTimeFormat(lang, { dateStyle: "medium" }).format(d);
+  return Number.isNaN(d.getTime()) ? String(iso) : formatter("day", { dateStyle: "medium" }).format(d);
 }
 
 export function count(n) {
-  return new Intl.NumberFormat(lang).format(n);
+  return formatter("number").format(n);
 }

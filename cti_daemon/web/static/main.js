@@ -186,7 +186,9 @@ function envelope(topic, payload) {
 function popEvent(pop) {
   if (pop.type === "popup") {
     state.pops.set(pop.call_id, pop);
-    if (document.hidden) alertInBackground(pop);
+    renderPops();
+    if (document.hidden) alertInBackground(pop); // after the card is drawn: the chime must not delay it
+    return;
   } else if (pop.type === "update") {
     const known = state.pops.get(pop.call_id);
     if (!known) return;
@@ -216,7 +218,7 @@ function upsert(contact) {
 }
 
 function renderAll(force = false) {
-  renderPops();
+  renderPops(force);
   renderContactsNow(force);
   renderPresence();
   renderLine();
@@ -224,9 +226,25 @@ function renderAll(force = false) {
   link.textContent = t("link_" + link.dataset.state);
 }
 
-function renderPops() {
-  const cards = [...state.pops.values()].reverse().map((pop) => renderCard(pop, { dial }));
-  $("pops").replaceChildren(...cards);
+// A card is drawn again only when its pop changed (an update, a dismissal, the language): a ring among
+// cards still showing why they closed costs one card, not all of them.
+const drawn = new Map(); // call_id -> {pop, closed, lang, node}
+
+function renderPops(force = false) {
+  const cards = [...state.pops.values()].reverse().map((pop) => {
+    const seen = drawn.get(pop.call_id);
+    if (!force && seen && seen.pop === pop && seen.closed === pop.closed && seen.lang === i18n.current()) {
+      return seen.node;
+    }
+    const node = renderCard(pop, { dial });
+    drawn.set(pop.call_id, { pop, closed: pop.closed, lang: i18n.current(), node });
+    return node;
+  });
+  for (const id of [...drawn.keys()]) if (!state.pops.has(id)) drawn.delete(id);
+  const box = $("pops");
+  if (cards.length !== box.children.length || cards.some((node, i) => box.children[i] !== node)) {
+    box.replaceChildren(...cards);
+  }
   $("pops-empty").hidden = cards.length > 0;
 }
 
