@@ -21,6 +21,7 @@ from cti_daemon.ami.frames import AmiMessage
 from cti_daemon.ami.link import AmiLink
 from cti_daemon.ami.resync import Resync
 from cti_daemon.ami.tracker import CallTracker
+from cti_daemon.api import accounts as accounts_api
 from cti_daemon.api import calls as calls_api
 from cti_daemon.api import contacts as contacts_api
 from cti_daemon.api import customers as customers_api
@@ -45,6 +46,7 @@ from cti_daemon.api.session_book import SessionBook
 from cti_daemon.api.signin_limits import SignInLimits
 from cti_daemon.api.stream_sources import stream_sources
 from cti_daemon.config import Config
+from cti_daemon.crm.accounts import list_accounts
 from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
@@ -73,6 +75,7 @@ from cti_daemon.routing.ring_contacts import RingContacts
 from cti_daemon.routing.screen_pop import ScreenPopService
 from cti_daemon.routing.transfer_book import TransferBook
 from cti_daemon.routing.transfers import TransferService
+from cti_daemon.routing.visibility import purposes_of
 from cti_daemon.routing.waiting_queue import WaitingQueue
 from cti_daemon.stream.hub import StreamHub
 from cti_daemon.stream.metrics import StreamCollector
@@ -260,6 +263,7 @@ class Daemon:
         return [
             *health_api.routes(self.health),
             *sessions_api.routes(self.sessions),
+            *accounts_api.routes(lambda: list_accounts(self.store)),
             *metrics_api.routes(self.metrics, self.health),
             *lookup_api.routes(identify),
             *lines_api.routes(lambda: sources.line_views(self.tracker, self.directory)),
@@ -271,10 +275,10 @@ class Daemon:
                 load=self._journal_store.load_by_employee,
             ),
             *customers_api.routes(self.search, self.cards),
-            *contacts_api.routes(self.journal),
+            *contacts_api.routes(self.journal, purposes_of=lambda e: purposes_of(self.catalog, e)),
             *purposes_api.routes(lambda: self.catalog),
             *transfers_api.routes(self.transfers),
-            *originate_api.routes(self.click_to_dial),
+            *originate_api.routes(self.click_to_dial, owner_of=self.directory.employee_at),
             *pages.routes(),
             *presence_api.routes(
                 statuses=lambda: self.presence.book.statuses,

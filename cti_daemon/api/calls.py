@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from cti_daemon.api.errors import not_found
+from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import Route, ok, path_text
 
 
@@ -58,10 +59,12 @@ def as_json(call: CallView) -> dict[str, Any]:
 
 
 def routes(calls: CallSource) -> list[Route]:
-    async def list_calls(_request: web.Request) -> web.Response:
+    async def list_calls(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         return ok({"calls": [as_json(c) for c in calls()]})
 
     async def one_call(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         call_id = path_text(request, "call_id")
         for call in calls():
             if call.call_id == call_id:

@@ -1,14 +1,22 @@
-"""The journal over HTTP: /api/v1/contacts — register, read, complete, note, postpone, finalize, missed."""
+"""The journal over HTTP: /api/v1/contacts — register, read, complete, note, postpone, finalize, missed.
+
+Reception reaches the whole journal. A signed-in employee lists and reads their own contacts and their
+purposes' (routing/visibility.py), takes one (status, responsible: themselves), notes, postpones and
+finalizes it; registering, re-routing and marking missed are the desk's (403 naming reception).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import dataclasses
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from aiohttp import web
 
 from cti_daemon.api import contact_input as read
+from cti_daemon.api.access import limited_to_own, may_only_take, not_yours
 from cti_daemon.api.errors import ApiError, bad_request, not_found
+from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import ACTOR, Route, json_body, ok, path_text, query_text
 from cti_daemon.crm.journal_store import Filters
 from cti_daemon.routing.contact_json import contact_json
@@ -20,6 +28,7 @@ from cti_daemon.routing.journal_errors import (
     JournalError,
     JournalUnavailable,
 )
+from cti_daemon.routing.visibility import contact_is_theirs
 
 STATUSES = ["registered", "assigned", "in_progress", "finalized", "missed", "postponed", "open"]
 _S = {"type": ["string", "null"], "maxLength": 200}
@@ -106,12 +115,26 @@ async def _run(work: Awaitable[Any]) -> Any:
         raise _fail(exc) from None
 
 
+PurposesOf = Callable[[str], Collection[str]]  # employee id -> the purposes they take
+
+
 class _Handlers:
-    def __init__(self, journal: JournalService, max_page: int) -> None:
+    def __init__(self, journal: JournalService, max_page: int, purposes_of: PurposesOf) -> None:
         self._journal = journal
         self._max_page = max_page
+        self._purposes_of = purposes_of
+
+    async def _theirs_only(self, request: web.Request, contact_id: str) -> None:
+        """403 unless the caller reaches the desk or the contact is theirs or their purposes'."""
+        own = limited_to_own(request)
+        if own is None or own.employee_id is None:
+            return
+        record = await _run(self._journal.get(contact_id))
+        if not contact_is_theirs(record, own.employee_id, self._purposes_of(own.employee_id)):
+            raise not_yours(own, f"contact {contact_id}")
 
     async def register(self, request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         reg = read.registration(await json_body(request))
         actor = request[ACTOR]
         saved = await _run(self._journal.register(reg, actor))
@@ -147,20 +170,29 @@ class _Handlers:
             limit=limit,
             offset=offset,
         )
+        own = limited_to_own(request)
+        if own is not None and own.employee_id is not None:
+            purposes = tuple(self._purposes_of(own.employee_id))
+            filters = dataclasses.replace(filters, theirs=own.employee_id, their_purposes=purposes)
         records = await _run(self._journal.query(filters))
         return ok({"contacts": [contact_json(r) for r in records], "limit": limit, "offset": offset})
 
     async def one(self, request: web.Request) -> web.Response:
-        record = await _run(self._journal.get(path_text(request, "contact_id")))
-        return ok(contact_json(record))
+        contact_id = path_text(request, "contact_id")
+        await self._theirs_only(request, contact_id)
+        return ok(contact_json(await _run(self._journal.get(contact_id))))
 
     async def patch(self, request: web.Request) -> web.Response:
         contact_id = path_text(request, "contact_id")
-        change = read.change(await json_body(request))
+        body = await json_body(request)
+        may_only_take(request, body)
+        await self._theirs_only(request, contact_id)
+        change = read.change(body)
         return ok(contact_json(await _run(self._journal.change(contact_id, change, request[ACTOR]))))
 
     async def note(self, request: web.Request) -> web.Response:
         contact_id = path_text(request, "contact_id")
+        await self._theirs_only(request, contact_id)
         body = await json_body(request)
         read.only(body, {"text"})
         text = read.text(body, "text", 4000, required=True)
@@ -174,6 +206,7 @@ class _Handlers:
 
     async def postpone(self, request: web.Request) -> web.Response:
         contact_id = path_text(request, "contact_id")
+        await self._theirs_only(request, contact_id)
         body = await json_body(request)
         read.only(body, {"until", "reason", "to_employee", "to_purpose"})
         if "until" not in body:
@@ -198,11 +231,13 @@ class _Handlers:
 
     async def finalize(self, request: web.Request) -> web.Response:
         contact_id = path_text(request, "contact_id")
+        await self._theirs_only(request, contact_id)
         if request.can_read_body:
             read.only(await json_body(request), set())
         return ok(contact_json(await _run(self._journal.finalize(contact_id, request[ACTOR]))))
 
     async def missed(self, request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         contact_id = path_text(request, "contact_id")
         body = await json_body(request)
         read.only(body, {"reason"})
@@ -210,8 +245,10 @@ class _Handlers:
         return ok(contact_json(await _run(self._journal.missed(contact_id, reason or "", request[ACTOR]))))
 
 
-def routes(journal: JournalService, *, max_page: int = 200) -> list[Route]:
-    h = _Handlers(journal, max_page)
+def routes(
+    journal: JournalService, *, max_page: int = 200, purposes_of: PurposesOf = lambda _employee: ()
+) -> list[Route]:
+    h = _Handlers(journal, max_page, purposes_of)
     path = {
         "name": "contact_id",
         "in": "path",

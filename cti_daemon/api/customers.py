@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from cti_daemon.api.errors import ApiError, bad_request, not_found
+from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import Route, ok, path_text, query_text
 from cti_daemon.crm.cards import CustomerCards, CustomerDetail
 from cti_daemon.crm.search import MAX_LIMIT, CustomerSearch, CustomerSummary, SearchError
@@ -61,6 +62,7 @@ def _number(request: web.Request, name: str, default: int, low: int, high: int) 
 
 def routes(search: CustomerSearch, cards: CustomerCards) -> list[Route]:
     async def find(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         q = query_text(request, "q", max_len=100)
         assert q is not None
         limit = _number(request, "limit", 20, 1, MAX_LIMIT)
@@ -84,6 +86,7 @@ def routes(search: CustomerSearch, cards: CustomerCards) -> list[Route]:
         )
 
     async def card(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         customer_id = path_text(request, "customer_id")
         try:
             detail = await cards.card(customer_id)

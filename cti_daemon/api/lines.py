@@ -1,4 +1,6 @@
-"""GET /api/v1/lines and /api/v1/lines/{extension} — every line and its status, as on cti/lines/#."""
+"""GET /api/v1/lines and /api/v1/lines/{extension} — every line and its status, as on cti/lines/#.
+
+The list is the desk's (reception); a signed-in employee may read their own line."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from cti_daemon.api.access import limited_to_own, not_yours
 from cti_daemon.api.errors import not_found
+from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import Route, ok, path_text
 
 
@@ -44,14 +48,20 @@ def as_json(line: LineView) -> dict[str, Any]:
 
 
 def routes(lines: LineSource) -> list[Route]:
-    async def list_lines(_request: web.Request) -> web.Response:
+    async def list_lines(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         return ok({"lines": [as_json(line) for line in lines()]})
 
     async def one_line(request: web.Request) -> web.Response:
         extension = path_text(request, "extension", max_len=32)
+        own = limited_to_own(request)
         for line in lines():
             if line.extension == extension:
+                if own is not None and line.employee_id != own.employee_id:
+                    raise not_yours(own, f"line {extension}")
                 return ok(as_json(line))
+        if own is not None:  # an employee learns nothing of lines that are not theirs, not even absence
+            raise not_yours(own, f"line {extension}")
         raise not_found(f"no line {extension}", field="extension")
 
     def answer(schema: dict[str, Any]) -> dict[str, Any]:

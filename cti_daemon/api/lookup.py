@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from cti_daemon.api.errors import ApiError, bad_request
+from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import Route, ok, query_text
 from cti_daemon.crm.identify import Identification
 from cti_daemon.crm.numbers import NumberKind
@@ -49,6 +50,7 @@ def answer(ident: Identification) -> dict[str, Any]:
 
 def routes(identify: IdentifyFn) -> list[Route]:
     async def lookup(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         number = query_text(request, "number", max_len=64)
         assert number is not None
         ident = await identify(number)

@@ -7,10 +7,12 @@ the id on `cti/calls/{call_id}`). 409 when the phone is offline, busy or refused
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from cti_daemon.api.access import limited_to_own, not_yours
 from cti_daemon.api.errors import bad_request
 from cti_daemon.api.routes import ACTOR, Route, json_body, ok
 from cti_daemon.api.transfers import api_error
@@ -66,13 +68,18 @@ def _text(body: dict[str, Any], name: str, limit: int) -> str:
     return value.strip()
 
 
-def routes(dialler: Dialler) -> list[Route]:
+def routes(dialler: Dialler, owner_of: Callable[[str], str | None] = lambda _ext: None) -> list[Route]:
+    """`owner_of`: extension -> the employee whose phone it is (a signed-in employee dials from theirs)."""
+
     async def originate(request: web.Request) -> web.Response:
         body = await json_body(request)
         for name in body:
             if name not in _FIELDS:
                 raise bad_request(f"unknown field {name!r}: send from_extension and to_number", field=name)
         from_extension, to_number = _text(body, "from_extension", 32), _text(body, "to_number", 40)
+        own = limited_to_own(request)
+        if own is not None and owner_of(from_extension) != own.employee_id:
+            raise not_yours(own, f"the phone at {from_extension}")
         try:
             dialled = await dialler.dial(from_extension, to_number, request[ACTOR])
         except CallActionError as exc:

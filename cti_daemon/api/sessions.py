@@ -40,10 +40,13 @@ def _cookie_of(request: web.Request) -> str | None:
     return value
 
 
-def _principal(account: Account) -> Principal:
-    return Principal(
-        actor=account.login, role=Role(account.role), employee_id=account.employee_id, via="session"
-    )
+def _principal(account: Account) -> Principal | None:
+    try:
+        role = Role(account.role)
+    except ValueError:  # a role written into the store by hand: nobody is let in on a guess
+        log.warning("session.unknown_role", login=account.login, role=account.role)
+        return None
+    return Principal(actor=account.login, role=role, employee_id=account.employee_id, via="session")
 
 
 async def session_principal(request: web.Request) -> Principal | None:
@@ -59,9 +62,10 @@ async def session_principal(request: web.Request) -> Principal | None:
     if request.method in STATE_CHANGING or is_websocket_upgrade(request):
         check_origin(request)
     account = await book.check(session_id)
-    if account is None:
+    principal = _principal(account) if account is not None else None
+    if account is None or principal is None:
+        log.info("session.refused", method=request.method, path=request.path, peer=request.remote)
         return None
-    principal = _principal(account)
     request[PRINCIPAL] = principal
     request[ACTOR] = account.login
     return principal
@@ -93,6 +97,7 @@ def routes(book: SessionBook) -> list[Route]:
             raise bad_request(
                 f"password must be text of at most {MAX_PASSWORD_LENGTH} characters", field="password"
             )
+        earlier = _cookie_of(request)
         try:
             signed = await book.sign_in(login.strip(), password, client_address(request))
         except SignInLimitedError as exc:
@@ -106,6 +111,8 @@ def routes(book: SessionBook) -> list[Route]:
             raise ApiError(401, "bad_credentials", "wrong login or password") from None
         except StoreUnavailableError:
             raise ApiError(503, "unavailable", "the store cannot be reached; try again shortly") from None
+        if earlier is not None:  # signing in again replaces the browser's session, it does not add one
+            await book.sign_out(earlier)
         response = ok(_account_json(signed.account))
         response.set_cookie(
             COOKIE,

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from cti_daemon.api.errors import ApiError, bad_request
+from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import ACTOR, Route, json_body, ok, path_text
 from cti_daemon.routing.call_actions import CallActionError, Refusal
 from cti_daemon.routing.transfer_book import Transfer
@@ -134,6 +135,7 @@ def _blank(char: str) -> bool:
 
 def routes(transfers: Transfers) -> list[Route]:
     async def start(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         call_id = path_text(request, "call_id")
         wanted = parse_request(call_id, await json_body(request))
         try:
@@ -145,6 +147,7 @@ def routes(transfers: Transfers) -> list[Route]:
         return response
 
     async def one(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         transfer_id = path_text(request, "transfer_id")
         transfer = transfers.get(transfer_id)
         if transfer is None:
@@ -152,12 +155,14 @@ def routes(transfers: Transfers) -> list[Route]:
         return ok(as_json(transfer))
 
     async def complete(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         try:
             return ok(as_json(await transfers.complete(path_text(request, "transfer_id"), request[ACTOR])))
         except CallActionError as exc:
             raise api_error(exc) from None
 
     async def cancel(request: web.Request) -> web.Response:
+        require(request, Role.RECEPTION)
         try:
             return ok(as_json(await transfers.cancel(path_text(request, "transfer_id"), request[ACTOR])))
         except CallActionError as exc:

@@ -16,7 +16,10 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from cti_daemon import logs
 from cti_daemon.api.errors import ApiError
+
+log = logs.get("cti.api.web")
 
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...])
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -86,6 +89,9 @@ def check_origin(request: web.Request, *, required: bool = True) -> None:
     if origin is None and not required:
         return
     if origin is None or origin.strip().lower() != own_origin(request):
+        log.warning(
+            "api.bad_origin", method=request.method, path=request.path, origin=origin, peer=request.remote
+        )
         raise ApiError(
             403,
             "bad_origin",

@@ -24,6 +24,7 @@ from cti_daemon.app import Daemon
 from cti_daemon.config import Config, with_overrides
 from cti_daemon.crm.seed import SeedSummary, seed_demo
 from cti_daemon.crm.store import open_store
+from cti_daemon.demo.accounts import make_sign_ins
 from cti_daemon.demo.broker import LocalBroker, free_port
 from cti_daemon.demo.reception import DemoReceptionist
 from cti_daemon.secret import Secret
@@ -74,6 +75,7 @@ async def run_demo(
         store = open_store(db_url)
         await store.create_schema()
         seed = await seed_demo(store)
+        sign_ins = await make_sign_ins(store, Config().routing.reception_extensions)
         await store.dispose()
 
         broker = await stack.enter_async_context(LocalBroker(ports.mqtt))
@@ -101,6 +103,8 @@ async def run_demo(
         out.flush()
         daemon = await stack.enter_async_context(Daemon(config))
         await daemon.wait_ready(15.0)
+        out.write("".join(sign_in.line(ports.http) + "\n" for sign_in in sign_ins) + "\n")
+        out.flush()
         printer = asyncio.create_task(_print_pops(broker.url, out))
         await asyncio.sleep(0.3)  # the printer subscribes before the first call rings
         calls: set[asyncio.Task[object]] = set()

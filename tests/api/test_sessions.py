@@ -176,3 +176,15 @@ async def test_given_a_restart_then_a_signed_in_browser_stays_signed_in(
         tab.http.cookie_jar.update_cookies({"cti_session": session_id})
         status, body, _ = await tab.call("GET", "/api/v1/session")
         assert (status, body["employee_id"]) == (200, "e-201")
+
+
+async def test_given_signed_in_when_signing_in_again_then_the_earlier_session_ends(api: Api) -> None:
+    async with page(api.base) as tab:
+        assert (await tab.sign_in("porlov"))[0] == 200
+        first = tab.cookie()
+        assert (await tab.sign_in("porlov"))[0] == 200
+        assert tab.cookie() not in (None, first)
+        assert first is not None
+    async with page(api.base) as replay:
+        replay.http.cookie_jar.update_cookies({"cti_session": first})
+        assert (await replay.call("GET", "/api/v1/session"))[0] == 401

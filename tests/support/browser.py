@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from cti_daemon import passwords
 from cti_daemon.crm import accounts
 from cti_daemon.crm.store import open_store
+from cti_daemon.demo.accounts import demo_hash
 
 # Demo people of crm/seed.py: reception's Anna at 100, Pavel (service) at 201, Irina (showroom) at 202.
 PASSWORDS = {"asmirnova": "reception-Pa55word", "porlov": "pavel-Pa55word-201", "ivolkova": "irina-Pa55-202"}
@@ -20,11 +20,12 @@ ROLES = {"asmirnova": "reception", "porlov": "employee", "ivolkova": "employee"}
 
 
 async def give_passwords(db_url: str, people: dict[str, str] | None = None) -> None:
-    """Passwords and roles set in the store as `cti-daemon users` would."""
+    """Passwords and roles set in the store as `cti-daemon users` would, hashed with the demo's light
+    Argon2id parameters (tests/test_cli_users.py covers the production ones)."""
     store = open_store(db_url)
     try:
         for login, password in (people or PASSWORDS).items():
-            assert await accounts.set_password_hash(store, login, passwords.hash_password(password))
+            assert await accounts.set_password_hash(store, login, demo_hash(password))
             assert await accounts.set_role(store, login, ROLES.get(login, "employee"))
     finally:
         await store.dispose()
