@@ -133,7 +133,7 @@ class Daemon:
             ),
         )
         # What agents are told goes out both ways: MQTT for agent clients, the stream for signed-in pages.
-        self.stream = StreamHub(topics, node)
+        self.stream = StreamHub(topics, node, name_of=self._customer_name)
         self.outbound = FanOut([AgentOutbound(self.mqtt, topics, node), self.stream])
         self.tracker = CallTracker(self.directory)
         # The journal: contacts registered at ring time and over HTTP, spooled while the store is away.
@@ -298,6 +298,10 @@ class Daemon:
         if seen is None:
             return None
         return employees_api.PresenceView(seen.status, seen.note or None, seen.client == "online")
+
+    async def _customer_name(self, customer_id: str) -> str | None:
+        found = await self.cards.card(customer_id)
+        return found.card.name if found is not None else None
 
     def _reception_staff(self) -> list[str]:
         found = (self.directory.employee_at(ext) for ext in self.config.routing.reception_extensions)

@@ -1,8 +1,10 @@
 """GET /api/v1/stream: the live stream of a signed-in page (aiohttp's own WebSocket).
 
 On connect, one `{"topic":"snapshot","payload":{...}}` with what this person may see (lines, presence,
-calls in progress, their open pops, their open contacts); then every change as `{"topic","payload"}`
-with the payloads the MQTT topics carry, filtered by role (`stream.audience`). The server pings (aiohttp's
+calls in progress, their open pops, their open contacts and their customers' names); then every change as
+`{"topic","payload"}` with the payloads the MQTT topics carry, filtered by role (`stream.audience`), and
+`{"topic":"customer_names","payload":{"customers":{id:name}}}` before a contact whose customer the page
+has not been told of. The server pings (aiohttp's
 heartbeat) and a page that stops answering is closed; a page that stops reading is cut off by the hub
 (close code 4008) and reconnects to a fresh snapshot. The page sends nothing; what it sends is ignored.
 """
@@ -61,6 +63,7 @@ async def snapshot(hub: StreamHub, sub: Subscriber, sources: StreamSources) -> d
     contacts = visible_contacts(viewer, await sources.contacts(viewer))
     for contact in contacts:
         hub.remember_contact(sub, contact["id"])
+    customers = {c["customer_id"] for c in contacts if isinstance(c.get("customer_id"), str)}
     return {
         "v": 1,
         "me": {"employee_id": viewer.employee_id, "extension": viewer.extension, "sees_all": viewer.sees_all},
@@ -70,6 +73,7 @@ async def snapshot(hub: StreamHub, sub: Subscriber, sources: StreamSources) -> d
         "calls": calls,
         "pops": hub.open_pops(viewer),
         "contacts": contacts,
+        "customer_names": await hub.names(customers),
     }
 
 

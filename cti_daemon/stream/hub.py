@@ -10,8 +10,9 @@ and the last retained payloads (lines, presence, the daemon's state), as a broke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,8 @@ from cti_daemon.stream.audience import Audience, Viewer, contact_is_theirs, may_
 log = logs.get("cti.stream")
 
 DEFAULT_QUEUE_LIMIT = 256
+NAMES_TOPIC = "customer_names"  # the stream's own envelope: {"customers": {id: name}} (not an MQTT topic)
+_NAMES_MAX = 10_000
 _OPEN_POPS_MAX = 10_000  # pops whose dismiss never came (a lost call): the oldest are forgotten
 _KNOWN_CONTACTS_MAX = 2_000
 EVERYONE = Audience("everyone")
@@ -58,8 +61,20 @@ class Subscriber:
 class StreamHub:
     """Implements `outbound.port.AgentPort` for the pages."""
 
-    def __init__(self, topics: Topics, node_id: str, *, queue_limit: int = DEFAULT_QUEUE_LIMIT) -> None:
+    def __init__(
+        self,
+        topics: Topics,
+        node_id: str,
+        *,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        name_of: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
         self._topics = topics
+        # A contact names its customer by id only, and an employee may not read the customer store: the
+        # page learns the names of its contacts' customers from the stream (snapshot and NAMES_TOPIC).
+        self._name_of = name_of
+        self._names: dict[str, str] = {}
+        self._naming: set[asyncio.Task[None]] = set()
         self._node_id = node_id
         self.queue_limit = queue_limit
         self._subscribers: set[Subscriber] = set()
@@ -95,20 +110,28 @@ class StreamHub:
         prefix = f"{self._topics.prefix}/{kind}/"
         return [body for topic, body in self._retained.items() if topic.startswith(prefix)]
 
-    def _send(self, topic: str, payload: dict[str, Any], audience: Audience) -> None:
+    def _send(
+        self,
+        topic: str,
+        payload: dict[str, Any],
+        audience: Audience,
+        *,
+        about: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`about`: the contact a message concerns when it is not the payload itself (its customer's name)."""
         if not self._subscribers:
             return
         text = envelope(topic, payload)
-        contact_id = payload.get("id") if audience.kind == "contact" else None
+        judged = about if about is not None else payload
+        contact_id = payload.get("id") if audience.kind == "contact" and about is None else None
         for sub in list(self._subscribers):
-            if not may_see(sub.viewer, audience, payload):
+            if not may_see(sub.viewer, audience, judged):
                 if contact_id is None or contact_id not in sub.known_contacts:
                     continue
                 # It was theirs and no longer is (given to someone else): tell the page to drop it.
                 del sub.known_contacts[contact_id]
-                self._deliver(
-                    sub, envelope(topic, {"v": payload.get("v", 1), "id": contact_id, "gone": True})
-                )
+                gone = {"v": payload.get("v", 1), "id": contact_id, "gone": True}
+                self._deliver(sub, envelope(topic, gone))
                 continue
             if isinstance(contact_id, str):
                 sub.known_contacts[contact_id] = None
@@ -241,7 +264,45 @@ class StreamHub:
         self._retain(self._topics.presence(employee_id), body)
 
     def traffic(self, *, contact_id: str, contact: dict[str, Any]) -> None:
-        self._send(self._topics.traffic(contact_id), payloads.traffic(contact), Audience("contact"))
+        body = payloads.traffic(contact)
+        customer_id = contact.get("customer_id")
+        if isinstance(customer_id, str) and self._name_of is not None and self._subscribers:
+            if customer_id not in self._names:
+                task = asyncio.get_running_loop().create_task(self._name_then_send(customer_id, body))
+                self._naming.add(task)
+                task.add_done_callback(self._naming.discard)
+                return  # sent with its name, right after the lookup
+            names = {"customers": {customer_id: self._names[customer_id]}}
+            self._send(NAMES_TOPIC, names, Audience("contact"), about=body)
+        self._send(self._topics.traffic(contact_id), body, Audience("contact"))
+
+    async def names(self, customer_ids: set[str]) -> dict[str, str]:
+        """Names of customers (for a snapshot), from the hub's memory or the store."""
+        found: dict[str, str] = {}
+        for customer_id in sorted(customer_ids):
+            name = self._names.get(customer_id)
+            if name is None and self._name_of is not None:
+                with contextlib.suppress(
+                    Exception
+                ):  # a name is a nicety: the store's outage must not stop a snapshot
+                    name = await self._name_of(customer_id)
+                if name is not None:
+                    self._remember_name(customer_id, name)
+            if name is not None:
+                found[customer_id] = name
+        return found
+
+    async def _name_then_send(self, customer_id: str, body: dict[str, Any]) -> None:
+        await self.names({customer_id})
+        name = self._names.get(customer_id)
+        if name is not None:
+            self._send(NAMES_TOPIC, {"customers": {customer_id: name}}, Audience("contact"), about=body)
+        self._send(self._topics.traffic(str(body["id"])), body, Audience("contact"))
+
+    def _remember_name(self, customer_id: str, name: str) -> None:
+        self._names[customer_id] = name
+        if len(self._names) > _NAMES_MAX:
+            del self._names[next(iter(self._names))]
 
     def _retain(self, topic: str, body: dict[str, Any]) -> None:
         self._retained[topic] = body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -103,3 +104,29 @@ def test_given_a_page_that_stops_reading_then_its_full_queue_cuts_it_off_and_not
     assert slow.cut_off.is_set() and not fine.cut_off.is_set()
     assert slow.high_water == 8 and slow.queue.qsize() == 8
     assert hub.cut_off_total == 1 and hub.connected == 1
+
+
+async def test_given_a_contact_of_a_customer_not_named_yet_then_its_page_alone_gets_the_name_first() -> None:
+    asked: list[str] = []
+
+    async def name_of(customer_id: str) -> str | None:
+        asked.append(customer_id)
+        return "Наталья Сидорова"
+
+    hub = StreamHub(Topics("cti"), "n1", name_of=name_of)
+    mine, others = hub.subscribe(E201), hub.subscribe(E202)
+    contact = {
+        "v": 1,
+        "id": "k3",
+        "customer_id": "c-1",
+        "responsible_employee_id": "e-201",
+        "purpose_group": None,
+    }
+    hub.traffic(contact_id="k3", contact=contact)
+    hub.traffic(contact_id="k3", contact={**contact, "version": 2})
+    await asyncio.sleep(0.01)
+    got = [json.loads(mine.queue.get_nowait()) for _ in range(mine.queue.qsize())]
+    assert got[0] == {"topic": "customer_names", "payload": {"customers": {"c-1": "Наталья Сидорова"}}}
+    assert [e["topic"] for e in got].count("cti/traffic/k3") == 2
+    assert others.queue.qsize() == 0
+    assert await hub.names({"c-1"}) == {"c-1": "Наталья Сидорова"} and asked.count("c-1") <= 2

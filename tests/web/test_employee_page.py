@@ -105,6 +105,9 @@ async def test_given_a_contact_assigned_to_e201_then_a_cyrillic_note_round_trips
         contact = await _contact_for(site, "e-201", "Стучит подвеска, просит перезвонить")
         item = t.page.locator(f'.contact[data-contact-id="{contact["id"]}"]')
         await expect(item).to_be_visible()  # from the stream, as it happened
+        customer = await _customer(site, "c-00001")
+        await expect(item.locator("h3")).to_have_text(customer["name"])
+        await expect(first.locator("h3")).to_have_text(customer["name"])
         ids = await t.page.eval_on_selector_all(".contact", "els => els.map(e => e.dataset.contactId)")
         assert ids.index(contact["id"]) < ids.index(older["id"]), "newest first"
         note = "Клиент перезвонит завтра после 10:00 — «ёлка»"

@@ -19,23 +19,14 @@ const state = {
   lines: new Map(),
   statuses: ["available", "busy", "away"],
   people: [],
-  customers: new Map(), // customer id -> name (null while asked, or when it cannot be read)
+  customers: new Map(), // customer id -> name
   stream: null,
 };
 
-// Contacts carry a customer id, not the name: asked once per customer, then the list is drawn again.
+// Contacts carry a customer id; the stream tells the names (the snapshot's customer_names, then a
+// customer_names envelope before a contact of a customer not named yet).
 function customerName(id) {
-  if (!id) return null;
-  if (!state.customers.has(id)) {
-    state.customers.set(id, null);
-    call("GET", `/api/v1/customers/${encodeURIComponent(id)}`)
-      .then((card) => {
-        state.customers.set(id, card.name);
-        renderContactsNow();
-      })
-      .catch(() => {});
-  }
-  return state.customers.get(id);
+  return (id && state.customers.get(id)) || null;
 }
 
 async function main() {
@@ -166,10 +157,15 @@ function snapshot(snap) {
   for (const p of snap.presence || []) state.presence.set(p.employee_id, p);
   state.lines.clear();
   for (const line of snap.lines || []) state.lines.set(line.extension, line);
+  for (const [id, name] of Object.entries(snap.customer_names || {})) state.customers.set(id, name);
   renderAll(true);
 }
 
 function envelope(topic, payload) {
+  if (topic === "customer_names") {
+    for (const [id, name] of Object.entries(payload.customers || {})) state.customers.set(id, name);
+    return;
+  }
   const parts = topic.split("/");
   const kind = parts[1];
   if (kind === "agents" && parts[3] === "popup") popEvent(payload);
@@ -212,6 +208,8 @@ function notifyEvent(note) {
 }
 
 function upsert(contact) {
+  const known = state.contacts.get(contact.id);
+  if (known && !contact.gone && contact.version < known.version) return; // an older change, come late
   if (contact.gone || !isOpen(contact)) state.contacts.delete(contact.id);
   else state.contacts.set(contact.id, contact);
   renderContactsNow();
