@@ -170,3 +170,9 @@ async def test_given_e201_and_e202_signed_in_when_201_rings_then_e202_never_rece
         assert not [e for e in seen if e["topic"].startswith("cti/calls/")]  # not at her extension
         await expect(irina.page.locator(".card")).to_have_count(0)
         assert await pavel.page.locator(".card").count() == 1
+        # Nor do the GET routes show her his call, his line or his contact.
+        his = await _contact_for(site, "e-201", "только для Павла")
+        for path in ("/api/v1/calls", "/api/v1/lines/201", f"/api/v1/contacts/{his['id']}"):
+            answer = await irina.page.request.get(site.url(path))
+            assert answer.status == 403, (path, answer.status)
+            assert (await answer.json())["error"]["code"] == "forbidden"
