@@ -176,3 +176,63 @@ async def test_given_e201_and_e202_signed_in_when_201_rings_then_e202_never_rece
             answer = await irina.page.request.get(site.url(path))
             assert answer.status == 403, (path, answer.status)
             assert (await answer.json())["error"]["code"] == "forbidden"
+
+
+BACKGROUND_TAB = """
+Object.defineProperty(document, "hidden", { get: () => true });
+window.__notes = [];
+window.__chimes = 0;
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.__notes.push({ title, body: options.body }); }
+  addEventListener() {}
+};
+window.AudioContext = class {
+  constructor() { this.currentTime = 0; this.destination = {}; }
+  createOscillator() {
+    window.__chimes += 1;
+    return { frequency: {}, connect: (g) => g, start() {}, stop() {} };
+  }
+  createGain() {
+    return { gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} }, connect: (d) => d };
+  }
+};
+true;  // not the class: Playwright would call a function the script ends with
+"""
+
+
+async def test_given_the_tab_in_the_background_when_201_rings_then_a_notification_and_a_chime_announce_it(
+    browser: Browser, site: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    raw = seeded_sqlite[1].known_numbers[0]
+    customer = await _customer(site, "c-00001")
+    async with signed_in(browser, site.base, "porlov") as t:
+        await t.page.evaluate(BACKGROUND_TAB)
+        task, handle = await _ring(sim, InboundCall(raw, "Mikhail", extension="201", ring_s=30.0, talk_s=0.1))
+        await expect(t.page.locator(f'.card[data-call-id="{handle.call_id}"]')).to_be_visible()
+        await t.page.wait_for_function("window.__notes.length === 1")
+        note = await t.page.evaluate("window.__notes[0]")
+        assert note == {"title": f"Call: {customer['name']}", "body": "+7" + raw[1:]}
+        assert await t.page.evaluate("window.__chimes") == 2  # two tones
+        task.cancel()
+
+
+async def test_given_a_409_from_the_journal_then_the_page_says_what_the_contact_may_still_become(
+    browser: Browser, site: Api
+) -> None:
+    said = """(failure) => import('/static/contacts.js').then((m) => m.sayError(failure))"""
+    refused = {"status": 409, "code": "transition_not_allowed", "allowed": ["assigned", "postponed"]}
+    closed = {"status": 409, "code": "transition_not_allowed", "allowed": []}
+    async with signed_in(browser, site.base, "porlov") as t:
+        assert await t.page.evaluate(said, refused) == (
+            "This cannot be done now; the contact can only become: assigned, postponed."
+        )
+        assert (
+            await t.page.evaluate(said, closed) == "This contact is closed; nothing more can be done with it."
+        )
+        await t.page.select_option("#lang", "ru")
+        await expect(t.page.locator("#pops-title")).to_have_text("Звонки мне")
+        assert await t.page.evaluate(said, refused) == (
+            "Сейчас это сделать нельзя; обращение может стать только: назначено, отложено."
+        )
