@@ -66,7 +66,12 @@ async def snapshot(hub: StreamHub, sub: Subscriber, sources: StreamSources) -> d
     customers = {c["customer_id"] for c in contacts if isinstance(c.get("customer_id"), str)}
     return {
         "v": 1,
-        "me": {"employee_id": viewer.employee_id, "extension": viewer.extension, "sees_all": viewer.sees_all},
+        "me": {
+            "employee_id": viewer.employee_id,
+            "extension": viewer.extension,
+            "purposes": sorted(viewer.purposes),
+            "sees_all": viewer.sees_all,
+        },
         "daemon": hub.retained("daemon"),
         "lines": sorted(lines, key=lambda line: str(line["extension"])),
         "presence": hub.retained("presence"),

@@ -15,6 +15,7 @@ from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_in
 from cti_daemon.crm.seed import SeedSummary
 from tests.conftest import Sim
 from tests.support.api import Api
+from tests.support.browser import give_passwords, page
 
 
 async def _ring(sim: Sim, call: InboundCall) -> tuple[asyncio.Task[CallHandle], CallHandle]:
@@ -148,3 +149,25 @@ async def test_given_a_page_that_stops_reading_then_it_is_cut_off_with_its_queue
         assert "cti_stream_connections 0.0" in metrics
     finally:
         sock.close()
+
+
+async def test_given_two_employees_signed_in_when_201_rings_then_only_e201s_stream_carries_the_pop(
+    api: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    db_url, seed = seeded_sqlite
+    await give_passwords(db_url)
+    async with page(api.base) as pavel, page(api.base) as irina:
+        assert (await pavel.sign_in("porlov"))[0] == 200 and (await irina.sign_in("ivolkova"))[0] == 200
+        origin = {"Origin": api.base}
+        async with (
+            pavel.http.ws_connect(api.url("/api/v1/stream"), headers=origin) as his,
+            irina.http.ws_connect(api.url("/api/v1/stream"), headers=origin) as hers,
+        ):
+            his_page, her_page = Page(his), Page(hers)
+            assert (await her_page.next("snapshot"))["me"]["employee_id"] == "e-202"
+            call = InboundCall(seed.known_numbers[0], "", extension="201", ring_s=0.5, talk_s=0.2)
+            task, handle = await _ring(sim, call)
+            assert (await his_page.next("cti/agents/e-201/popup", type="popup"))["call_id"] == handle.call_id
+            await asyncio.wait_for(task, 10)
+            await her_page.next("cti/lines/201", status="ready")  # the whole call went by on her stream
+        assert not [e for e in her_page.seen if "/agents/" in e["topic"] or "/calls/" in e["topic"]]

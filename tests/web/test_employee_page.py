@@ -81,7 +81,7 @@ async def test_given_an_unknown_caller_whose_identity_then_changes_then_the_card
         task.cancel()
 
 
-async def _contact_for(site: Api, employee_id: str, description: str, **more: Any) -> dict[str, Any]:
+async def _contact_for(site: Api, employee_id: str | None, description: str, **more: Any) -> dict[str, Any]:
     body = {
         "type": "visit",
         "purpose": "service",
@@ -236,3 +236,27 @@ async def test_given_a_409_from_the_journal_then_the_page_says_what_the_contact_
         assert await t.page.evaluate(said, refused) == (
             "Сейчас это сделать нельзя; обращение может стать только: назначено, отложено."
         )
+
+
+async def test_given_a_contact_waiting_in_his_purposes_group_then_e201_takes_it_and_postpones_it_to_e203(
+    browser: Browser, site: Api
+) -> None:
+    waiting = await _contact_for(site, None, "ждёт кого-нибудь из сервиса")
+    assert waiting["purpose_group"] == "service" and waiting["responsible_employee_id"] is None
+    async with signed_in(browser, site.base, "porlov") as t:
+        item = t.page.locator(f'.contact[data-contact-id="{waiting["id"]}"]')
+        await expect(item.locator(".badge")).to_have_text("registered")
+        await item.locator("button.take").click()
+        await expect(item.locator(".badge")).to_have_text("in progress")
+        _, stored = await site.get(f"/api/v1/contacts/{waiting['id']}")
+        assert stored["status"] == "in_progress" and stored["responsible_employee_id"] == "e-201"
+        await item.locator("summary").click()
+        await item.locator('input[type="datetime-local"]').fill("2031-05-04T10:30")
+        await item.locator('input[id^="reason-"]').fill("ждём запчасти")
+        await item.locator("select").select_option("e-203")
+        await item.locator('button[id^="postpone-save-"]').click()
+        await expect(item).to_have_count(0)  # postponed to Sergey: no longer Pavel's
+        _, stored = await site.get(f"/api/v1/contacts/{waiting['id']}")
+        assert stored["status"] == "postponed" and stored["postponed"]["to"] == "e-203"
+        assert stored["postponed"]["reason"] == "ждём запчасти"
+        assert stored["postponed"]["until"].startswith("2031-05-04")
