@@ -190,7 +190,8 @@ function popEvent(pop) {
   } else if (pop.type === "update") {
     const known = state.pops.get(pop.call_id);
     if (!known) return;
-    state.pops.set(pop.call_id, { ...known, ...pop, type: "popup", at: known.at });
+    const purpose = known.contact && known.contact.purpose ? known.purpose : pop.purpose; // reception's wins
+    state.pops.set(pop.call_id, { ...known, ...pop, type: "popup", at: known.at, purpose });
   } else if (pop.type === "dismiss") {
     const known = state.pops.get(pop.call_id);
     if (!known) return;
