@@ -9,7 +9,7 @@ CONSTRAINTS := constraints.txt
 EMPLOYEE ?= e-201
 MQTT     ?= mqtt://127.0.0.1:1883
 
-.PHONY: demo agent test lint constraints install uninstall bench-lookup bench-ami bench-pop bench-memory clean
+.PHONY: demo agent test lint constraints install uninstall bench-lookup bench-ami bench-pop bench-browser bench-memory clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@echo "make: creating $(VENV) and installing cti-daemon with its test and demo extras (first run: a minute or two)"
@@ -65,6 +65,10 @@ lint: $(STAMP)
 bench-pop: $(STAMP)
 	@scripts/ensure-mosquitto
 	$(BIN)/python bench/ring_to_pop.py $(ARGS)
+
+bench-browser: $(STAMP)
+	@scripts/ensure-mosquitto
+	$(BIN)/python bench/ring_to_browser.py $(ARGS)
 
 bench-lookup: $(STAMP)
 	$(BIN)/python bench/lookup.py $(ARGS)

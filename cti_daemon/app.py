@@ -29,9 +29,11 @@ from cti_daemon.api import lines as lines_api
 from cti_daemon.api import lookup as lookup_api
 from cti_daemon.api import metrics as metrics_api
 from cti_daemon.api import originate as originate_api
+from cti_daemon.api import presence as presence_api
 from cti_daemon.api import purposes as purposes_api
 from cti_daemon.api import sessions as sessions_api
 from cti_daemon.api import sources
+from cti_daemon.api import stream as stream_api
 from cti_daemon.api import transfers as transfers_api
 from cti_daemon.api.auth import TokenBook
 from cti_daemon.api.health import Component, HealthProbe
@@ -40,6 +42,7 @@ from cti_daemon.api.routes import Route
 from cti_daemon.api.server import ApiServer, tls_context
 from cti_daemon.api.session_book import SessionBook
 from cti_daemon.api.signin_limits import SignInLimits
+from cti_daemon.api.stream_sources import stream_sources
 from cti_daemon.config import Config
 from cti_daemon.crm import retention
 from cti_daemon.crm.accounts import list_accounts
@@ -55,10 +58,11 @@ from cti_daemon.crm.spool import Spool
 from cti_daemon.crm.staff import list_staff
 from cti_daemon.crm.staff_directory import StaffDirectory
 from cti_daemon.crm.store import Store, StoreError, open_store
-from cti_daemon.mqtt import payloads
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound import payloads
+from cti_daemon.outbound.port import FanOut
+from cti_daemon.outbound.topics import Topics
 from cti_daemon.readiness import tell_systemd
 from cti_daemon.routing.call_actions import PbxNews
 from cti_daemon.routing.click_to_dial import ClickToDial
@@ -74,9 +78,12 @@ from cti_daemon.routing.transfer_book import TransferBook
 from cti_daemon.routing.transfers import TransferService
 from cti_daemon.routing.visibility import purposes_of
 from cti_daemon.routing.waiting_queue import WaitingQueue
+from cti_daemon.stream.hub import StreamHub
+from cti_daemon.stream.metrics import StreamCollector
 from cti_daemon.supervisor import Supervisor
 from cti_daemon.systemd import Notifier
 from cti_daemon.timefmt import iso, utcnow
+from cti_daemon.web import pages
 
 log = logs.get("cti.app")
 
@@ -130,7 +137,9 @@ class Daemon:
                 online=False, ami_connected=False, since=clock(), node_id=node
             ),
         )
-        self.outbound = AgentOutbound(self.mqtt, topics, node)
+        # What agents are told goes out both ways: MQTT for agent clients, the stream for signed-in pages.
+        self.stream = StreamHub(topics, node, name_of=self._customer_name)
+        self.outbound = FanOut([AgentOutbound(self.mqtt, topics, node), self.stream])
         self.tracker = CallTracker(self.directory)
         # The journal: contacts registered at ring time and over HTTP, spooled while the store is away.
         self.catalog = PurposeCatalog.builtin()  # replaced by the store's once it answers
@@ -238,6 +247,7 @@ class Daemon:
         )
         self.metrics.watch(self._delivery_figures, self.health)
         self.supervisor = Supervisor(on_restart=lambda name: self.metrics.task_restarts.labels(name).inc())
+        self.metrics.registry.register(StreamCollector(self.stream))
         tokens = TokenBook.load(config.http.tokens_file) if config.http.tokens_file else None
         sc = config.sessions
         self.sessions = SessionBook(
@@ -288,6 +298,18 @@ class Daemon:
             *purposes_api.routes(lambda: self.catalog),
             *transfers_api.routes(self.transfers),
             *originate_api.routes(self.click_to_dial, owner_of=self.directory.employee_at),
+            *pages.routes(),
+            *presence_api.routes(
+                statuses=lambda: self.presence.book.statuses,
+                everyone=self.presence.book.all,
+                set_presence=self.presence.set,
+            ),
+            *stream_api.routes(
+                self.stream,
+                stream_sources(
+                    tracker=self.tracker, directory=self.directory, journal=self.journal, store=self.store
+                ),
+            ),
         ]
 
     def _presence_of(self, employee_id: str) -> employees_api.PresenceView | None:
@@ -303,6 +325,10 @@ class Daemon:
 
     def _set_catalog(self, catalog: PurposeCatalog) -> None:
         self.catalog = catalog
+
+    async def _customer_name(self, customer_id: str) -> str | None:
+        found = await self.cards.card(customer_id)
+        return found.card.name if found is not None else None
 
     def _reception_staff(self) -> list[str]:
         found = (self.directory.employee_at(ext) for ext in self.config.routing.reception_extensions)

@@ -211,6 +211,8 @@ async def test_given_reception_registers_the_call_for_201_and_transfers_it_then_
     first = await desk.agents.wait_for("cti/agents/e-100/popup", type="popup", call_id=call.call_id)
     contact_id = first.payload["contact_id"]
     assert contact_id and first.payload["caller"]["raw"] == CALLER[0]
+    _, card = await api.get("/api/v1/customers/c-00001")
+    car = card["vehicles"][0]["id"]
     status, contact = await api.send(
         "POST",
         "/api/v1/contacts",
@@ -220,6 +222,7 @@ async def test_given_reception_registers_the_call_for_201_and_transfers_it_then_
             "purpose": "service",
             "responsible_employee_id": "e-201",
             "description": "клиент жалуется на стук в подвеске",
+            "vehicle_id": car,
         },
     )
     assert status == 200 and contact["id"] == contact_id, contact  # the ring's contact, completed
@@ -232,6 +235,7 @@ async def test_given_reception_registers_the_call_for_201_and_transfers_it_then_
     pop = await desk.agents.wait_for("cti/agents/e-201/popup", type="popup", call_id=call.call_id)
     assert pop.payload["contact_id"] == contact_id
     assert pop.payload["contact"]["description"] == "клиент жалуется на стук в подвеске"
+    assert pop.payload["contact"]["vehicle_id"] == car  # the car reception chose
     assert pop.payload["purpose"] == {"code": "service", "sub": None, "auto": False}
     assert pop.payload["caller"]["raw"] == CALLER[0]  # the real caller, not reception
     assert pbx.pick_up("201")

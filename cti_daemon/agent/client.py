@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from cti_daemon.agent import card
-from cti_daemon.ami.link import backoff_delay
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.backoff import backoff_delay
+from cti_daemon.outbound.topics import Topics
 
 OFFLINE = b'"offline"'
 ONLINE = b'"online"'

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from cti_daemon.line_owner import LineOwner
 
 # Channel technologies whose devices are phones. Anything else that looks like TECH/<digits> is not a phone
 # of that extension: app_queue's `Queue:service_pause_PJSIP/202` (a queue member's pause state), Local
@@ -13,11 +14,7 @@ PHONE_TECHS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class LineOwner:
-    employee_id: str
-    extension: str
-    devices: tuple[str, ...]  # AMI device names: "PJSIP/201", "SIP/150010002"
+__all__ = ["LineDirectory", "LineOwner", "device_of_channel"]
 
 
 def device_of_channel(channel: str) -> str:

@@ -31,12 +31,13 @@ from cti_daemon.ami.errors import (
 )
 from cti_daemon.ami.exchange import exchange
 from cti_daemon.ami.frames import AmiMessage, FrameReader
-from cti_daemon.ami.link_health import DownReason, LinkHealth, backoff_delay, describe, reason_of
+from cti_daemon.ami.link_health import DownReason, LinkHealth, describe, reason_of
 from cti_daemon.ami.protocol import AmiProtocol
 from cti_daemon.ami.response import AmiResponse
+from cti_daemon.backoff import backoff_delay
 from cti_daemon.config import AmiConfig
 
-__all__ = ["AmiLink", "EventSink", "SessionHook", "StateSink", "backoff_delay"]  # the other links' back-off
+__all__ = ["AmiLink", "EventSink", "SessionHook", "StateSink"]
 
 log = logs.get("cti.ami.link")
 

@@ -8,20 +8,11 @@ waiting, the PBX's health). /healthz, the daemon's MQTT status and a metric labe
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from cti_daemon.ami.errors import AmiAuthError, AmiPeerSilentError, AmiTimeoutError
-
-_FIRST_DELAY_S = 0.5
-
-
-def backoff_delay(attempt: int, cap_s: float, rng: random.Random) -> float:
-    """Exponential with 'equal jitter': never under half the step, never over the cap."""
-    step: float = min(cap_s, _FIRST_DELAY_S * (2 ** min(attempt, 30)))
-    return step / 2 + rng.uniform(0, step / 2)
 
 
 class DownReason(StrEnum):

@@ -12,7 +12,7 @@ from cti_daemon.api.routes import Route, ok, path_text, query_text
 from cti_daemon.crm.cards import CustomerCards, CustomerDetail
 from cti_daemon.crm.search import MAX_LIMIT, CustomerSearch, CustomerSummary, SearchError
 from cti_daemon.crm.store import StoreUnavailableError
-from cti_daemon.mqtt import payloads
+from cti_daemon.outbound import payloads
 from cti_daemon.timefmt import iso
 
 _OBJ = {"type": "object", "additionalProperties": True}

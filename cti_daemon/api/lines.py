@@ -15,7 +15,7 @@ from cti_daemon.api.access import limited_to_own, not_yours
 from cti_daemon.api.errors import not_found
 from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import Route, ok, path_text
-from cti_daemon.mqtt.payloads import queue_memberships
+from cti_daemon.outbound.payloads import queue_memberships
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from cti_daemon.api.principal import Role, require
 from cti_daemon.api.routes import Route, ok, query_text
 from cti_daemon.crm.identify import Identification
 from cti_daemon.crm.numbers import NumberKind
-from cti_daemon.mqtt import payloads
+from cti_daemon.outbound import payloads
 
 IdentifyFn = Callable[[str], Awaitable[Identification]]
 

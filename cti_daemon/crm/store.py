@@ -37,12 +37,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import selectinload
 
 from cti_daemon import logs
-from cti_daemon.ami.directory import LineOwner
 from cti_daemon.crm import schema
 from cti_daemon.crm.models import Employee
 from cti_daemon.crm.pg_reader import PgReader, PgReadError
 from cti_daemon.crm.sqlite_reader import SqliteReader, SqliteReadError
 from cti_daemon.crm.store_probe import PgProbe, sqlite_probe
+from cti_daemon.line_owner import LineOwner
 
 T = TypeVar("T")
 log = logs.get("cti.crm.store")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from cti_daemon import logs
 from cti_daemon.json_text import JsonTextError, loads_text
 from cti_daemon.mqtt.link import MqttLink
-from cti_daemon.mqtt.payloads import ClientState
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound.payloads import ClientState
+from cti_daemon.outbound.topics import Topics
 
 log = logs.get("cti.mqtt.inbound")
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from cti_daemon import logs
-from cti_daemon.ami.link import backoff_delay
+from cti_daemon.backoff import backoff_delay
 from cti_daemon.config import MqttConfig
 from cti_daemon.mqtt.outbox import Outbox, Outgoing, Shed, StillRelevant, describe
 from cti_daemon.mqtt.publish_now import publish_now

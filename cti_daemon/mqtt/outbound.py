@@ -7,10 +7,11 @@ from typing import Any
 
 from cti_daemon.ami.call_events import LineStatus, Party, QueueMembership
 from cti_daemon.crm.identify import Identification
-from cti_daemon.mqtt import payloads
-from cti_daemon.mqtt.link import MqttLink, StillRelevant
-from cti_daemon.mqtt.payloads import ClientState, NotifyKind
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.mqtt.link import MqttLink
+from cti_daemon.outbound import payloads
+from cti_daemon.outbound.payloads import ClientState, NotifyKind
+from cti_daemon.outbound.port import StillRelevant
+from cti_daemon.outbound.topics import Topics
 
 _DROPPED_MEMORY = 1024
 

@@ -69,6 +69,7 @@ def pop_contact(c: ContactRecord) -> dict[str, Any]:
         "description": c.description,
         "responsible_employee_id": c.responsible_employee_id,
         "caller": {"name": c.caller_name, "phone": c.caller_phone, "note": c.caller_note},
+        "vehicle_id": c.vehicle_id,  # the car reception chose (the page marks it among the customer's)
         "notes": [{"author": n.author, "at": iso(n.at), "text": n.text} for n in c.notes],
         "registered_by": c.created_by,
         # Who wrote last (reception completing what the ring registered): the one the employee may call.

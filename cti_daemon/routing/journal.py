@@ -25,7 +25,7 @@ from cti_daemon.crm.purposes import PurposeCatalog
 from cti_daemon.crm.spool import SpoolWriteError
 from cti_daemon.crm.store import StoreUnavailableError
 from cti_daemon.ids import uuid7
-from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing import notify_rules
 from cti_daemon.routing.contact_json import contact_json
 from cti_daemon.routing.journal_errors import (
@@ -82,7 +82,7 @@ class JournalService:
         catalog: Callable[[], PurposeCatalog],
         cards: CustomerCards,
         rules: NumberRules,
-        out: AgentOutbound,
+        out: AgentPort,
         clock: Callable[[], datetime],
         node_id: str,
         reception_staff: Callable[[], list[str]],

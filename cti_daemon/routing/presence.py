@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cti_daemon.mqtt.inbound import PresenceRequest
-from cti_daemon.mqtt.payloads import ClientState
+from cti_daemon.outbound.payloads import ClientState
 
 BUILT_IN = ("available", "busy", "away")
 NOTE_MAX = 200

@@ -12,9 +12,9 @@ from datetime import datetime
 from cti_daemon import logs
 from cti_daemon.mqtt.inbound import PresenceRequest, listen_to_agents
 from cti_daemon.mqtt.link import MqttLink
-from cti_daemon.mqtt.outbound import AgentOutbound
-from cti_daemon.mqtt.payloads import ClientState
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound.payloads import ClientState
+from cti_daemon.outbound.port import AgentPort
+from cti_daemon.outbound.topics import Topics
 from cti_daemon.routing.presence import Presence, PresenceBook, PresenceRefused
 
 log = logs.get("cti.routing.presence")
@@ -24,7 +24,7 @@ _Said = tuple[str, PresenceRequest | ClientState]  # ("set", request) or ("clien
 
 
 class PresenceService:
-    def __init__(self, book: PresenceBook, out: AgentOutbound, clock: Callable[[], datetime]) -> None:
+    def __init__(self, book: PresenceBook, out: AgentPort, clock: Callable[[], datetime]) -> None:
         self.book = book
         self._out = out
         self._clock = clock
@@ -64,6 +64,13 @@ class PresenceService:
             return
         log.info("presence.set", employee_id=req.employee_id, status=presence.status)
         self._publish(presence)
+
+    def set(self, employee_id: str, status: str, note: str | None) -> Presence:
+        """A signed-in page's request (over HTTP): checked by the same rules; PresenceRefused says why."""
+        presence = self.book.request(PresenceRequest(employee_id, status, note), self._clock())
+        log.info("presence.set", employee_id=employee_id, status=presence.status, via="http")
+        self._publish(presence)
+        return presence
 
     def client_state(self, employee_id: str, state: ClientState) -> None:
         if self._wait(employee_id, ("client", state)):

@@ -21,7 +21,7 @@ from cti_daemon.ami.call_events import CallAnswered, CallEnded, CallEvent, Party
 from cti_daemon.crm.identify import Identification
 from cti_daemon.crm.journal_store import CALLER_NAME_MAX, CALLER_PHONE_MAX, ContactRecord, EventRecord
 from cti_daemon.ids import uuid7
-from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing.adopted_calls import adopt
 from cti_daemon.routing.contact_json import contact_json, pop_contact
 from cti_daemon.routing.journal_writer import JournalWriter
@@ -49,7 +49,7 @@ class RingContacts:
         self,
         *,
         writer: JournalWriter,
-        out: AgentOutbound,
+        out: AgentPort,
         clock: Callable[[], datetime],
         node_id: str,
         reception: Iterable[str],

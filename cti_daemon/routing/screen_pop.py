@@ -30,7 +30,7 @@ from cti_daemon.ami.call_events import (
 )
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.crm.identify import Identification
-from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing.ring_contacts import RingContact
 
 log = logs.get("cti.routing.pop")
@@ -60,7 +60,7 @@ class ScreenPopService:
         *,
         directory: LineDirectory,
         identify: IdentifyFn,
-        out: AgentOutbound,
+        out: AgentPort,
         clock: Clock,
         contacts: CallContacts | None = None,
         identify_now: IdentifyNowFn | None = None,

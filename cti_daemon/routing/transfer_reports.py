@@ -10,7 +10,7 @@ from typing import Protocol
 
 from cti_daemon import logs
 from cti_daemon.ami.call_events import Party
-from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing.call_actions import CallViews
 from cti_daemon.routing.notify_rules import ContactFacts, transfer_notice
 from cti_daemon.routing.transfer_book import Transfer, TransferStatus
@@ -32,7 +32,7 @@ class TransferReports:
     def __init__(
         self,
         *,
-        out: AgentOutbound,
+        out: AgentPort,
         clock: Clock,
         views: CallViews,
         observer: TransferObserver | None,

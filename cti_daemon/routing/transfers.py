@@ -29,7 +29,7 @@ from cti_daemon.ami.calls import CallView
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.errors import AmiActionError, AmiError, AmiNoSuchChannelError, AmiPermissionError
 from cti_daemon.ami.link import AmiLink
-from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing.call_actions import (
     CallActionError,
     CallViews,
@@ -67,7 +67,7 @@ class TransferService:
         views: CallViews,
         directory: LineDirectory,
         book: TransferBook,
-        out: AgentOutbound,
+        out: AgentPort,
         news: PbxNews,
         clock: Clock,
         context: str,

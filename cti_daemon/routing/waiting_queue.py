@@ -15,7 +15,7 @@ from cti_daemon import logs
 from cti_daemon.crm.journal_store import ContactRecord, Filters, JournalStore
 from cti_daemon.crm.purposes import PurposeCatalog
 from cti_daemon.crm.store import StoreError
-from cti_daemon.mqtt.outbound import AgentOutbound
+from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing import notify_rules
 from cti_daemon.routing.journal import facts
 
@@ -29,7 +29,7 @@ class WaitingQueue:
         journal: JournalStore,
         catalog: Callable[[], PurposeCatalog],
         reception_staff: Callable[[], list[str]],
-        out: AgentOutbound,
+        out: AgentPort,
         clock: Callable[[], datetime],
         node_id: str,
         interval_s: float,

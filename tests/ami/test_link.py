@@ -12,9 +12,10 @@ from cti_daemon.ami.call_events import CallEvent, CallRinging, Party
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.errors import AmiNotConnectedError
 from cti_daemon.ami.frames import AmiMessage
-from cti_daemon.ami.link import AmiLink, backoff_delay
+from cti_daemon.ami.link import AmiLink
 from cti_daemon.ami.simulator.scenarios import InboundCall, place_inbound
 from cti_daemon.ami.tracker import CallTracker
+from cti_daemon.backoff import backoff_delay
 from cti_daemon.config import AmiConfig
 from cti_daemon.secret import Secret
 from tests.conftest import AMI_SECRET, Sim

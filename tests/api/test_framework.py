@@ -151,8 +151,9 @@ def test_given_the_daemon_then_the_openapi_document_lists_exactly_its_routes(tmp
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op["summary"], (method, path)
-            assert {"200", "201", "204"} & set(op["responses"]), (method, path)
-            public = path in {"/healthz", "/metrics", DOCUMENT_PATH, "/api/v1/session"}
+            assert {"200", "201", "204", "101"} & set(op["responses"]), (method, path)  # 101: the stream
+            pages = path == "/" or path.startswith("/static/")
+            public = path in {"/healthz", "/metrics", DOCUMENT_PATH, "/api/v1/session"} or pages
             assert (op["security"] == []) is public
             # Signing in is public, and a wrong password or an ended session is its 401.
             assert ("401" in op["responses"]) is not public or path == "/api/v1/session"

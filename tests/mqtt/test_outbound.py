@@ -20,8 +20,8 @@ from cti_daemon.mqtt.inbound import (
 )
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
-from cti_daemon.mqtt.payloads import ClientState
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound.payloads import ClientState
+from cti_daemon.outbound.topics import Topics
 from tests.support.mqtt import Subscriber
 
 AT = datetime(2026, 11, 23, 9, 0, 0, 123000, tzinfo=UTC)

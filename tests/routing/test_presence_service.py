@@ -11,7 +11,7 @@ from cti_daemon.demo.broker import LocalBroker
 from cti_daemon.mqtt.inbound import PresenceRequest
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound.topics import Topics
 from cti_daemon.routing.presence import PresenceBook
 from cti_daemon.routing.presence_service import PresenceService
 from tests.support.mqtt import Subscriber

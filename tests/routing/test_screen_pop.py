@@ -14,7 +14,7 @@ from cti_daemon.crm.identify import Identification
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound.topics import Topics
 from cti_daemon.routing.screen_pop import ScreenPopService
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from cti_daemon.config import AmiConfig, MqttConfig
 from cti_daemon.demo.broker import LocalBroker
 from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
-from cti_daemon.mqtt.topics import Topics
+from cti_daemon.outbound.topics import Topics
 from cti_daemon.routing.call_actions import PbxNews
 from cti_daemon.routing.notify_rules import ContactFacts
 from cti_daemon.routing.transfer_book import Transfer, TransferBook

@@ -1,0 +1,1 @@
+"""The live stream to signed-in pages: the outbound port's second adapter (the first is MQTT)."""

@@ -1,0 +1,89 @@
+"""GET / and the page's assets (cti_daemon/web/static), served from memory with strict headers.
+
+One page for every signed-in person: it asks GET /api/v1/session and shows the sign-in form when that is
+401. Assets are read once at start; each is its own public route (the sign-in form must load before
+anyone is signed in) and answers 304 to a matching If-None-Match. No inline script or style anywhere, so
+the Content-Security-Policy (api.web_security) needs no 'unsafe-inline'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+
+from aiohttp import web
+
+from cti_daemon.api.routes import Route, RouteHandler
+
+# The security headers (CSP without 'unsafe-inline', frame-ancestors 'none', ...) are api.web_security's,
+# on every answer. Assets are revalidated on each load (ETag), so a new daemon's page is seen at once.
+PAGE_HEADERS = {"Cache-Control": "no-cache"}
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    name: str
+    body: bytes
+    content_type: str
+    etag: str
+
+
+def load_assets() -> dict[str, Asset]:
+    folder = resources.files("cti_daemon.web") / "static"
+    found: dict[str, Asset] = {}
+    for entry in folder.iterdir():
+        suffix = "." + entry.name.rpartition(".")[2]
+        if not entry.is_file() or suffix not in _TYPES:
+            continue
+        body = entry.read_bytes()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        found[entry.name] = Asset(entry.name, body, _TYPES[suffix], etag)
+    return found
+
+
+def _serve(asset: Asset) -> RouteHandler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("If-None-Match") == asset.etag:
+            return web.Response(status=304, headers={**PAGE_HEADERS, "ETag": asset.etag})
+        return web.Response(
+            body=asset.body, headers={**PAGE_HEADERS, "ETag": asset.etag, "Content-Type": asset.content_type}
+        )
+
+    return handler
+
+
+def routes() -> list[Route]:
+    assets = load_assets()
+    html = {"200": {"description": "the page", "content": {"text/html": {}}}}
+    out = [
+        Route(
+            "GET",
+            "/",
+            _serve(assets["index.html"]),
+            "The page: sign-in, then one's own",
+            html,
+            public=True,
+            tag="pages",
+        )
+    ]
+    out.extend(
+        Route(
+            "GET",
+            f"/static/{name}",
+            _serve(assets[name]),
+            f"The page's asset {name}",
+            {"200": {"description": name, "content": {assets[name].content_type.split(";")[0]: {}}}},
+            public=True,
+            tag="pages",
+        )
+        for name in sorted(assets)
+    )
+    return out
