@@ -42,6 +42,14 @@ def pytest_configure(config: pytest.Config) -> None:
     logs.configure(level="debug", fmt="json", stream=_CurrentStderr())
 
 
+@pytest.fixture(autouse=True)
+def _test_logging() -> None:
+    """Every test starts with the suite's logging: a test that runs a command in process (`cli.main`)
+    leaves that command's configuration behind (level warning), and a later test reading info events
+    from stderr would see none of them."""
+    logs.configure(level="debug", fmt="json", stream=_CurrentStderr())
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     binary = mosquitto_binary()
     pg = os.environ.get("CTI_TEST_POSTGRES_URL")
