@@ -115,6 +115,9 @@ async def _run(work: Awaitable[Any]) -> Any:
         raise _fail(exc) from None
 
 
+journal_call = _run  # the journal's errors as the API says them, for other endpoints (api/originate)
+
+
 PurposesOf = Callable[[str], Collection[str]]  # employee id -> the purposes they take
 
 

@@ -35,6 +35,10 @@ def test_given_the_catalogs_then_english_and_russian_have_the_same_texts_and_eve
     en = json.loads(assets["en.json"].body)
     ru = json.loads(assets["ru.json"].body)
     assert en.keys() == ru.keys()
+    console_en = json.loads(assets["console-en.json"].body)
+    console_ru = json.loads(assets["console-ru.json"].body)
+    assert console_en.keys() == console_ru.keys() and not console_en.keys() & en.keys()
+    en, ru = {**en, **console_en}, {**ru, **console_ru}
     assert all(isinstance(v, str) and v.strip() for v in [*en.values(), *ru.values()])
     used: set[str] = set()
     for name, asset in assets.items():
