@@ -96,7 +96,9 @@ def routes(
         body = await json_body(request)
         for name in body:
             if name not in _FIELDS:
-                raise bad_request(f"unknown field {name!r}: send from_extension, to_number (and contact_id)", field=name)
+                raise bad_request(
+                    f"unknown field {name!r}: send from_extension, to_number (and contact_id)", field=name
+                )
         from_extension, to_number = _text(body, "from_extension", 32), _text(body, "to_number", 40)
         contact_id = _text(body, "contact_id", 64) if "contact_id" in body else None
         own = limited_to_own(request)

@@ -2,8 +2,9 @@
 
 GET / is the reception console (console.html) for a person signed in with the reception or admin role,
 and otherwise the employee's page (index.html), which asks GET /api/v1/session and shows the sign-in form
-when that is 401 (and reloads once a reception person signed in, to be given the console). Assets are read once at start; each is its own public route (the sign-in form must load before
-anyone is signed in) and answers 304 to a matching If-None-Match. No inline script or style anywhere, so
+when that is 401 (and reloads once a reception person signed in, to be given the console).
+Assets are read once at start; each is its own public route (the sign-in form must load before anyone
+is signed in) and answers 304 to a matching If-None-Match. No inline script or style anywhere, so
 the Content-Security-Policy (api.web_security) needs no 'unsafe-inline'.
 """
 

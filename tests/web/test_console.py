@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Locator, expect
 
+from cti_daemon.ami.simulator import flows
 from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_inbound
 from cti_daemon.crm.models import SubPurpose
 from cti_daemon.crm.seed import SeedSummary
@@ -22,6 +23,7 @@ from tests.conftest import Sim, daemon_config
 from tests.support.api import Api, new_token, running_api, write_tokens
 from tests.support.browser import give_passwords
 from tests.support.calls import until_async
+from tests.support.mqtt import Subscriber
 from tests.web.conftest import Tab, signed_in, tab
 
 pytestmark = pytest.mark.browser
@@ -60,7 +62,9 @@ async def _second_level(db_url: str) -> None:
                 [
                     SubPurpose(purpose_code="service", code="diagnostics", name="Diagnostics", position=1),
                     SubPurpose(purpose_code="service", code="warranty", name="Warranty repair", position=2),
-                    SubPurpose(purpose_code="service", code="retired", name="Retired", position=3, active=False),
+                    SubPurpose(
+                        purpose_code="service", code="retired", name="Retired", position=3, active=False
+                    ),
                 ]
             )
     finally:
@@ -78,7 +82,9 @@ async def console(browser: Browser, base: str) -> AsyncIterator[Tab]:
         yield t
 
 
-async def _ring(sim: Sim, number: str, name: str = "", **kw: Any) -> tuple[asyncio.Task[CallHandle], CallHandle]:
+async def _ring(
+    sim: Sim, number: str, name: str = "", **kw: Any
+) -> tuple[asyncio.Task[CallHandle], CallHandle]:
     started: asyncio.Future[CallHandle] = asyncio.get_running_loop().create_future()
     call = InboundCall(number, name, extension="100", ring_s=kw.pop("ring_s", 60.0), talk_s=None, **kw)
     task = asyncio.create_task(place_inbound(sim.pbx, call, started=started))
@@ -120,8 +126,29 @@ async def _contact_of_call(desk: Api, call_id: str) -> dict[str, Any]:
     return found
 
 
+async def _busy_desk(desk: Api, sim: Sim, broker: LocalBroker, seed: SeedSummary) -> None:
+    """What a busy morning looks like on the board: agents signed in, presences with notes, 203 ringing."""
+    async with Subscriber(broker.url, "cti/presence/#") as agent:
+        for employee_id in ("e-201", "e-202", "e-203"):
+            await agent.publish(f"cti/agents/{employee_id}/client", "online", retain=True)
+    for employee_id, status, note in (
+        ("e-201", "available", None),
+        ("e-202", "busy", "at the showroom until 15:00"),
+        ("e-203", "away", None),
+    ):
+        answer, body = await desk.send(
+            "PUT", f"/api/v1/presence/{employee_id}", {"status": status, "note": note}
+        )
+        assert answer == 200, body
+    sim.pbx.endpoints["203"].answer_after_s = None
+    started: asyncio.Future[CallHandle] = asyncio.get_running_loop().create_future()
+    call = InboundCall(seed.known_numbers[5], "", extension="203", ring_s=60.0, talk_s=None)
+    sim.pbx.spawn(place_inbound(sim.pbx, call, started=started))
+    await asyncio.wait_for(started, 5)
+
+
 async def test_given_a_ring_at_reception_when_registered_for_service_and_sent_blind_to_e201_then_201_pops_it(
-    browser: Browser, desk: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+    browser: Browser, desk: Api, sim: Sim, broker: LocalBroker, seeded_sqlite: tuple[str, SeedSummary]
 ) -> None:
     raw = seeded_sqlite[1].known_numbers[0]
     _, customer = await desk.get("/api/v1/customers/c-00001")
@@ -137,7 +164,9 @@ async def test_given_a_ring_at_reception_when_registered_for_service_and_sent_bl
         await _answer_at_reception(t, sim, handle)
         await expect(t.page.locator("#reg-customer .chosen-name")).to_have_text(customer["name"])
         await t.page.select_option("#reg-purpose", "service")
-        subs = await t.page.eval_on_selector_all("#reg-sub option", "os => os.map(o => o.value).filter(Boolean)")
+        subs = await t.page.eval_on_selector_all(
+            "#reg-sub option", "os => os.map(o => o.value).filter(Boolean)"
+        )
         assert subs == ["diagnostics", "warranty"], "active ones only"
         await t.page.select_option("#reg-sub", subs[0])
         await t.page.select_option("#reg-vehicle", car["id"])
@@ -151,13 +180,23 @@ async def test_given_a_ring_at_reception_when_registered_for_service_and_sent_bl
         pop = pavel.page.locator(f'.card[data-call-id="{handle.call_id}"]')
         await expect(pop).to_contain_text("Clutch noise, wants a diagnosis this week")
         await expect(pop).to_contain_text(car["vin"])
-        await expect(pop.locator(".row", has_text=car["vin"]).locator("dt")).to_have_text("Car (chosen by reception)")
+        await expect(pop.locator(".row", has_text=car["vin"]).locator("dt")).to_have_text(
+            "Car (chosen by reception)"
+        )
         assert sim.pbx.pick_up("201")
         await expect(status).to_have_attribute("data-status", "completed")
         line = _row(t, "e-201").locator("td.line")
         await expect(line.locator(".badge")).to_have_attribute("data-status", "talking")
         await expect(line.locator(".badge")).to_have_text("talking")
         await expect(line.locator(".line-caller")).to_have_text(customer["name"])
+        await _busy_desk(desk, sim, broker, seeded_sqlite[1])
+        await expect(_row(t, "e-202").locator(".presence-text")).to_have_text(
+            "Busy — at the showroom until 15:00"
+        )
+        await expect(_row(t, "e-203").locator(".badge")).to_have_attribute("data-status", "ringing")
+        await expect(_row(t, "e-201").locator(".dot")).to_have_text("signed in")
+        await expect(_row(t, "e-201").locator(".counts")).to_have_text("1 / 0")  # the contact is his now
+        await expect(t.page.locator("#reg-description")).to_have_value("")  # the form is done with the call
         await t.shot("console-board.png")
         contact = await _contact_of_call(desk, handle.call_id)
         assert (contact["purpose"]["code"], contact["purpose"]["sub"]) == ("service", subs[0])
@@ -190,7 +229,7 @@ async def test_given_an_attended_transfer_then_complete_puts_the_caller_through_
         await expect(_row(t, "e-201").locator(".badge")).to_have_attribute("data-status", "talking")
         await expect(_card(t, first)).to_have_count(0)
         await t.page.click("#transfer-box button.quiet-dark")  # close the finished transfer
-        sim.pbx.hangup(next(c for c in sim.pbx.channels.values() if c.device == "PJSIP/201"), 16)
+        flows.hangup(sim.pbx, first.caller, 16)  # the caller and 201 say goodbye
         await expect(_row(t, "e-201").locator(".badge")).to_have_attribute("data-status", "ready")
 
         second, status = await _attended(t, sim, known[2])
@@ -223,7 +262,9 @@ async def test_given_201_offline_when_reception_transfers_to_him_then_a_sentence
         assert live["talking"] == ["100"]
 
 
-async def _pick_second(browser: Browser, desk: Api, sim: Sim, shared: str) -> tuple[str, list[dict[str, Any]]]:
+async def _pick_second(
+    browser: Browser, desk: Api, sim: Sim, shared: str
+) -> tuple[str, list[dict[str, Any]]]:
     async with console(browser, desk.base) as t:
         task, handle = await _ring(sim, shared)
         card = _card(t, handle)
@@ -289,7 +330,7 @@ async def test_given_a_queued_visit_when_the_reminder_interval_passes_then_the_q
         await expect(item.locator(".reminder-flag")).to_be_visible()
 
 
-async def test_given_a_missed_call_when_called_back_from_the_console_then_reception_rings_and_the_call_is_linked(
+async def test_given_a_missed_call_when_called_back_from_the_console_then_reception_rings_and_it_is_linked(
     browser: Browser, desk: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
 ) -> None:
     raw = seeded_sqlite[1].known_numbers[4]

@@ -30,7 +30,6 @@ export function renderCalls(desk) {
     return node;
   });
   for (const id of [...drawn.keys()]) if (!desk.pops.has(id)) drawn.delete(id);
-  console.log("CALLS", nodes.length, desk.pops.size);
   $("calls").replaceChildren(...nodes);
   $("calls-empty").hidden = nodes.length > 0;
   if (desk.selectedCall && !desk.pops.has(desk.selectedCall)) register.forgetCall(desk);

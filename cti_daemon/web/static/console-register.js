@@ -209,12 +209,13 @@ function renderCustomer() {
     .map(([k, v]) => `${t("crm_" + k)}: ${v}`)
     .join(" · ");
   const docs = (c.open_documents || []).map((doc) => `${t("doc_" + doc.kind)} ${doc.number}`).join(", ");
-  box.replaceChildren(
+  const parts = [
     el("strong", { class: "chosen-name", text: c.name }),
     crm ? el("span", { class: "muted", text: crm }) : null,
     docs ? el("span", { class: "muted", text: `${t("open_document")}: ${docs}` }) : null,
     el("button", { type: "button", class: "quiet", text: t("change_customer"), onclick: () => clearCustomer() }),
-  );
+  ];
+  box.replaceChildren(...parts.filter(Boolean));
 }
 
 function clearCustomer() {
@@ -290,6 +291,11 @@ async function save(thenTransfer) {
   desk.toast(saved.spooled ? t("saved_spooled") : t("registered"));
   if (thenTransfer) await transfer.start(desk, form.callId, out.responsible_employee_id, $("reg-mode").value, true);
   else if (!form.callId) clear(true);
+}
+
+// The call was put through: the form is done with it (it stays as it was after a refusal).
+export function done(d, callId) {
+  if (form.callId === callId || form.callId === null) clear(true);
 }
 
 export async function transferOnly() {

@@ -83,7 +83,9 @@ function follow() {
 async function refresh() {
   if (!current || !current.transfer.id) return;
   try {
+    const before = current.transfer.status;
     current.transfer = await call("GET", `/api/v1/transfers/${encodeURIComponent(current.transfer.id)}`);
+    if (before !== "completed" && current.transfer.status === "completed") desk.transferDone(current.transfer.call_id);
   } catch {
     return; // asked again on the next tick
   }
@@ -100,6 +102,7 @@ async function act(what) {
   try {
     current.transfer = await call("POST", `/api/v1/transfers/${encodeURIComponent(id)}/${what}`);
     current.error = null;
+    if (current.transfer.status === "completed") desk.transferDone(current.transfer.call_id);
   } catch (failure) {
     current.error = refusal(failure, current.who);
   }
@@ -126,7 +129,7 @@ export function render() {
   const live = !FINISHED.includes(tr.status) && tr.status !== "refused";
   box.hidden = false;
   box.dataset.status = tr.status;
-  box.replaceChildren(
+  const parts = [
     el("h3", { text: t(attended ? "transfer_attended_to" : "transfer_blind_to", { name: current.who.name, ext: current.who.ext }) }),
     tr.status === "refused"
       ? null
@@ -159,5 +162,6 @@ export function render() {
             },
           }),
     ),
-  );
+  ];
+  box.replaceChildren(...parts.filter(Boolean)); // replaceChildren would write "null" for a missing part
 }

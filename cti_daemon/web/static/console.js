@@ -33,6 +33,7 @@ export const desk = {
   toast,
   refreshEmployees,
   loadMissed,
+  transferDone: (callId) => register.done(desk, callId),
 };
 
 async function main() {
@@ -144,7 +145,6 @@ function notePop(pop) {
 }
 
 function envelope(topic, payload) {
-  console.log("ENV", topic, JSON.stringify(payload).slice(0, 200));
   if (topic === "customer_names") {
     for (const [id, name] of Object.entries(payload.customers || {})) desk.customers.set(id, name);
     return;
