@@ -85,10 +85,11 @@ def _with_customers(
 ) -> list[dict[str, Any]]:
     """The desk's board names the caller beside a line that talks: each call whose contact names a
     customer gets `"customer": {"id","name"}` (an addition; null when the journal does not know one)."""
-    customer_of = {c["id"]: c.get("customer_id") for c in contacts}
+    by_contact = {c["id"]: c.get("customer_id") for c in contacts}
+    by_call = {c["call_id"]: c.get("customer_id") for c in contacts if c.get("call_id")}
     out = []
     for call in calls:
-        customer_id = customer_of.get(call.get("contact_id"))
+        customer_id = by_contact.get(call.get("contact_id")) or by_call.get(call["call_id"])
         name = names.get(customer_id) if isinstance(customer_id, str) else None
         out.append({**call, "customer": {"id": customer_id, "name": name} if name else None})
     return out

@@ -7,6 +7,7 @@ import re
 
 from cti_daemon.web.pages import load_assets
 from tests.support.api import Api
+from tests.support.browser import page
 
 FIRST_LOAD_LIMIT = 300 * 1024
 
@@ -66,3 +67,19 @@ async def test_given_the_daemon_then_the_page_is_served_with_a_strict_policy_and
         assert js.status == 200 and js.content_type == "text/javascript"
     async with site.http.get(site.url("/static/missing.js")) as missing:
         assert missing.status in (401, 404)  # nothing but the packaged files is served
+
+
+async def test_given_reception_signed_in_then_slash_is_the_console_and_an_employee_still_gets_his_page(
+    site: Api,
+) -> None:
+    async with page(site.base) as anna, page(site.base) as pavel, page(site.base) as nobody:
+        assert (await anna.sign_in("asmirnova"))[0] == 200
+        assert (await pavel.sign_in("porlov"))[0] == 200
+        served = {}
+        for name, tab in (("anna", anna), ("pavel", pavel), ("nobody", nobody)):
+            async with tab.http.get(site.url("/")) as resp:
+                assert resp.status == 200 and "unsafe-inline" not in resp.headers["Content-Security-Policy"]
+                served[name] = await resp.text()
+    assert '<script type="module" src="/static/console.js">' in served["anna"]
+    assert '<script type="module" src="/static/main.js">' in served["pavel"]
+    assert served["nobody"] == served["pavel"]  # the sign-in form is the employee page's
