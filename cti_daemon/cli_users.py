@@ -11,14 +11,18 @@ import argparse
 import asyncio
 import getpass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cti_daemon import passwords
 from cti_daemon.config import Config
-from cti_daemon.crm import accounts
-from cti_daemon.crm.store import StoreError, open_store
+
+if TYPE_CHECKING:
+    from cti_daemon.crm.accounts import Account
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# crm.accounts.ROLES (a test holds them equal): the store's modules load only when a users command runs,
+# so building the parser for `check-config` stays fast.
+ROLE_CHOICES = ("employee", "reception", "admin")
 
 
 def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -38,7 +42,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     enable.add_argument("login")
     role = users_sub.add_parser("role", help="set LOGIN's role; their sessions end (sign in again)")
     role.add_argument("login")
-    role.add_argument("role", choices=list(accounts.ROLES))
+    role.add_argument("role", choices=list(ROLE_CHOICES))
     for each in (setpw, disable, enable, role, users_sub.choices["list"]):
         each.add_argument("--config", type=Path)
 
@@ -63,6 +67,8 @@ def read_new_password(login: str, stdin: TextIO, err: TextIO) -> str | None:
 
 
 def run(args: argparse.Namespace, cfg: Config, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    from cti_daemon.crm.store import StoreError  # noqa: PLC0415 - see ROLE_CHOICES
+
     command = args.users_command
     password_hash: str | None = None
     if command == "set-password":
@@ -81,6 +87,9 @@ def run(args: argparse.Namespace, cfg: Config, stdin: TextIO, out: TextIO, err: 
 async def _act(
     args: argparse.Namespace, cfg: Config, password_hash: str | None, out: TextIO, err: TextIO
 ) -> int:
+    from cti_daemon.crm import accounts  # noqa: PLC0415 - see ROLE_CHOICES
+    from cti_daemon.crm.store import open_store  # noqa: PLC0415
+
     store = open_store(cfg.database.url)
     try:
         command = args.users_command
@@ -106,7 +115,7 @@ async def _act(
         await store.dispose()
 
 
-def _print_accounts(found: list[accounts.Account], out: TextIO) -> None:
+def _print_accounts(found: list[Account], out: TextIO) -> None:
     out.write(f"{'LOGIN':<20} {'EMPLOYEE':<12} {'ROLE':<10} {'EXT':<6} {'SIGN-IN':<12} NAME\n")
     for a in found:
         state = "disabled" if a.disabled else ("yes" if a.has_password else "no password")

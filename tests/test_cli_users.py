@@ -190,3 +190,10 @@ def test_given_a_terminal_then_the_password_is_asked_twice_without_echo_and_must
     assert cli_main(argv) == 0
     assert prompts == ["New password for porlov: ", "Again: "] * 2
     assert PASSWORD not in "".join(capsys.readouterr())
+
+
+def test_the_role_choices_of_the_command_line_are_the_stores_roles() -> None:
+    from cti_daemon.cli_users import ROLE_CHOICES  # noqa: PLC0415
+    from cti_daemon.crm.accounts import ROLES  # noqa: PLC0415
+
+    assert ROLE_CHOICES == ROLES

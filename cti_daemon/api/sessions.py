@@ -110,7 +110,7 @@ def routes(book: SessionBook) -> list[Route]:
         except SignInRefusedError:
             raise ApiError(401, "bad_credentials", "wrong login or password") from None
         except StoreUnavailableError:
-            raise ApiError(503, "unavailable", "the store cannot be reached; try again shortly") from None
+            raise ApiError(503, "store_unavailable", "the store cannot be reached; try again") from None
         if earlier is not None:  # signing in again replaces the browser's session, it does not add one
             await book.sign_out(earlier)
         response = ok(_account_json(signed.account))

@@ -69,7 +69,12 @@ async def snapshot(hub: StreamHub, sub: Subscriber, sources: StreamSources) -> d
         calls = _with_customers(calls, contacts, names)
     return {
         "v": 1,
-        "me": {"employee_id": viewer.employee_id, "extension": viewer.extension, "sees_all": viewer.sees_all},
+        "me": {
+            "employee_id": viewer.employee_id,
+            "extension": viewer.extension,
+            "purposes": sorted(viewer.purposes),
+            "sees_all": viewer.sees_all,
+        },
         "daemon": hub.retained("daemon"),
         "lines": sorted(lines, key=lambda line: str(line["extension"])),
         "presence": hub.retained("presence"),

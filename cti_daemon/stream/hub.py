@@ -191,7 +191,9 @@ class StreamHub:
         body = payloads.update(call_id=call_id, at=at, party=party, ident=ident)
         pop = self._pops.get((employee_id, call_id))
         if pop is not None:
-            pop.update({k: v for k, v in body.items() if k not in ("type", "at")})
+            # Reception's purpose (the pop's contact) beats the guess an update carries, as at ring time.
+            keep = {"type", "at", "purpose"} if (pop.get("contact") or {}).get("purpose") else {"type", "at"}
+            pop.update({k: v for k, v in body.items() if k not in keep})
         self._send(self._topics.popup(employee_id), body, Audience("personal", employee_id=employee_id))
 
     def dismiss(self, *, employee_id: str, call_id: str, reason: str, at: datetime) -> None:

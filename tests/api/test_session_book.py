@@ -14,7 +14,7 @@ from cti_daemon.api.session_book import SessionBook, digest_of
 from cti_daemon.api.signin_limits import SignInLimits
 from cti_daemon.crm.models import WebSession
 from cti_daemon.crm.seed import SeedSummary, seed_demo
-from cti_daemon.crm.store import Store, open_store
+from cti_daemon.crm.store import Store, StoreUnavailableError, open_store
 from tests.conftest import _drop_postgres, _fresh_postgres
 from tests.support.browser import PASSWORDS, give_passwords
 from tests.support.gate import TcpGate
@@ -28,8 +28,10 @@ class Clock:
         return self.now
 
 
-def _book(store: Store, clock: Clock, *, idle_s: float = 600, max_s: float = 3600) -> SessionBook:
-    limits = SignInLimits(per_login=50, per_address=50, window_s=60)
+def _book(
+    store: Store, clock: Clock, *, idle_s: float = 600, max_s: float = 3600, per_login: int = 50
+) -> SessionBook:
+    limits = SignInLimits(per_login=per_login, per_address=50, window_s=60)
     return SessionBook(store, idle_s=idle_s, max_s=max_s, limits=limits, clock=clock)
 
 
@@ -112,7 +114,7 @@ async def test_given_a_store_outage_then_checked_sessions_hold_for_their_idle_ti
     clock = Clock()
     store = open_store(url, connect_timeout_s=1.0)
     try:
-        book = _book(store, clock, idle_s=600)
+        book = _book(store, clock, idle_s=600, per_login=1)  # one failure would limit a login
         pavel = await book.sign_in("porlov", PASSWORDS["porlov"], "10.0.0.7")
         irina = await book.sign_in("ivolkova", PASSWORDS["ivolkova"], "10.0.0.8")
         await gate.close()
@@ -120,6 +122,9 @@ async def test_given_a_store_outage_then_checked_sessions_hold_for_their_idle_ti
         clock.now += timedelta(minutes=5)
         assert (await book.check(pavel.session_id)) is not None
         assert await book.check("a-session-id-this-node-never-saw") is None
+        with pytest.raises(StoreUnavailableError):  # the API answers 503; no failure is counted
+            await book.sign_in("slebedev", "any-password-at-all", "10.0.0.9")
+        assert book.limits.retry_after("slebedev", "10.0.0.9") is None
         await book.sign_out(irina.session_id)
         assert await book.check(irina.session_id) is None
         clock.now += timedelta(minutes=9)  # still within Pavel's idle time, counted from the last check

@@ -10,11 +10,19 @@ import socket
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from cti_daemon.ami.simulator.scenarios import CallHandle, InboundCall, place_inbound
+from cti_daemon.api.errors import Handler
+from cti_daemon.api.principal import PRINCIPAL, Principal, Role
+from cti_daemon.api.stream import StreamSources
+from cti_daemon.api.stream import routes as stream_routes
 from cti_daemon.crm.seed import SeedSummary
+from cti_daemon.outbound.topics import Topics
+from cti_daemon.stream.hub import StreamHub
 from tests.conftest import Sim
 from tests.support.api import Api
+from tests.support.browser import give_passwords, page
 from tests.support.calls import until_async
 
 
@@ -170,3 +178,73 @@ async def test_given_a_call_at_reception_then_the_desks_snapshot_names_its_custo
     assert call["call_id"] == handle.call_id
     assert call["customer"] == {"id": "c-00001", "name": customer["name"]}
     task.cancel()
+
+
+async def test_given_two_employees_signed_in_when_201_rings_then_only_e201s_stream_carries_the_pop(
+    api: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    db_url, seed = seeded_sqlite
+    await give_passwords(db_url)
+    async with page(api.base) as pavel, page(api.base) as irina:
+        assert (await pavel.sign_in("porlov"))[0] == 200 and (await irina.sign_in("ivolkova"))[0] == 200
+        origin = {"Origin": api.base}
+        async with (
+            pavel.http.ws_connect(api.url("/api/v1/stream"), headers=origin) as his,
+            irina.http.ws_connect(api.url("/api/v1/stream"), headers=origin) as hers,
+        ):
+            his_page, her_page = Page(his), Page(hers)
+            assert (await her_page.next("snapshot"))["me"]["employee_id"] == "e-202"
+            call = InboundCall(seed.known_numbers[0], "", extension="201", ring_s=0.5, talk_s=0.2)
+            task, handle = await _ring(sim, call)
+            assert (await his_page.next("cti/agents/e-201/popup", type="popup"))["call_id"] == handle.call_id
+            await asyncio.wait_for(task, 10)
+            await her_page.next("cti/lines/201", status="ready")  # the whole call went by on her stream
+        assert not [e for e in her_page.seen if "/agents/" in e["topic"] or "/calls/" in e["topic"]]
+
+
+async def test_given_a_page_that_stops_answering_pings_then_the_heartbeat_closes_its_stream() -> None:
+    hub = StreamHub(Topics("cti"), "n1")
+
+    async def none() -> list[dict[str, Any]]:
+        return []
+
+    sources = StreamSources(lines=list, calls=list, contacts=lambda _v: none(), seat=lambda _e: _seat())
+
+    @web.middleware
+    async def as_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request[PRINCIPAL] = Principal("script", Role.ADMIN, None, "token")
+        return await handler(request)
+
+    app = web.Application(middlewares=[as_token])
+    [route] = stream_routes(hub, sources, heartbeat_s=0.3)
+    app.router.add_get(route.path, route.handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(f"http://127.0.0.1:{port}/api/v1/stream", autoping=False) as ws,
+        ):
+            assert json.loads((await ws.receive(timeout=5)).data)["topic"] == "snapshot"
+            ping = await ws.receive(timeout=5)
+            assert ping.type == aiohttp.WSMsgType.PING  # the server's heartbeat
+            closed = await ws.receive(timeout=5)  # no pong from us: the server gives up on this page
+            assert closed.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.CLOSING,
+            )
+        for _ in range(50):
+            if hub.connected == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert hub.connected == 0
+    finally:
+        await runner.cleanup()
+
+
+async def _seat() -> tuple[str | None, frozenset[str]]:
+    return None, frozenset()

@@ -130,3 +130,30 @@ async def test_given_a_contact_of_a_customer_not_named_yet_then_its_page_alone_g
     assert [e["topic"] for e in got].count("cti/traffic/k3") == 2
     assert others.queue.qsize() == 0
     assert await hub.names({"c-1"}) == {"c-1": "Наталья Сидорова"} and asked.count("c-1") <= 2
+
+
+def test_given_receptions_purpose_on_a_pop_when_the_caller_changes_then_the_open_pop_keeps_it() -> None:
+    hub = StreamHub(Topics("cti"), "n1")
+    reception = {
+        "contact": {"purpose": {"code": "shop"}},
+        "purpose": {"code": "shop", "sub": None, "auto": False},
+    }
+    hub.popup(
+        employee_id="e-201",
+        call_id="c1",
+        contact_id="k1",
+        at=AT,
+        extension="201",
+        party=Party("89161234567", ""),
+        ident=_unknown("89161234567"),
+        extra=reception,
+    )
+    hub.update(
+        employee_id="e-201",
+        call_id="c1",
+        at=AT,
+        party=Party("89160000000", "Oleg"),
+        ident=_unknown("89160000000"),
+    )
+    [pop] = hub.open_pops(E201)
+    assert pop["purpose"]["code"] == "shop" and pop["caller"]["name"] == "Oleg" and pop["type"] == "popup"

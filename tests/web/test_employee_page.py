@@ -81,7 +81,7 @@ async def test_given_an_unknown_caller_whose_identity_then_changes_then_the_card
         task.cancel()
 
 
-async def _contact_for(site: Api, employee_id: str, description: str, **more: Any) -> dict[str, Any]:
+async def _contact_for(site: Api, employee_id: str | None, description: str, **more: Any) -> dict[str, Any]:
     body = {
         "type": "visit",
         "purpose": "service",
@@ -176,3 +176,87 @@ async def test_given_e201_and_e202_signed_in_when_201_rings_then_e202_never_rece
             answer = await irina.page.request.get(site.url(path))
             assert answer.status == 403, (path, answer.status)
             assert (await answer.json())["error"]["code"] == "forbidden"
+
+
+BACKGROUND_TAB = """
+Object.defineProperty(document, "hidden", { get: () => true });
+window.__notes = [];
+window.__chimes = 0;
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.__notes.push({ title, body: options.body }); }
+  addEventListener() {}
+};
+window.AudioContext = class {
+  constructor() { this.currentTime = 0; this.destination = {}; }
+  createOscillator() {
+    window.__chimes += 1;
+    return { frequency: {}, connect: (g) => g, start() {}, stop() {} };
+  }
+  createGain() {
+    return { gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} }, connect: (d) => d };
+  }
+};
+true;  // not the class: Playwright would call a function the script ends with
+"""
+
+
+async def test_given_the_tab_in_the_background_when_201_rings_then_a_notification_and_a_chime_announce_it(
+    browser: Browser, site: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    raw = seeded_sqlite[1].known_numbers[0]
+    customer = await _customer(site, "c-00001")
+    async with signed_in(browser, site.base, "porlov") as t:
+        await t.page.evaluate(BACKGROUND_TAB)
+        task, handle = await _ring(sim, InboundCall(raw, "Mikhail", extension="201", ring_s=30.0, talk_s=0.1))
+        await expect(t.page.locator(f'.card[data-call-id="{handle.call_id}"]')).to_be_visible()
+        await t.page.wait_for_function("window.__notes.length === 1")
+        note = await t.page.evaluate("window.__notes[0]")
+        assert note == {"title": f"Call: {customer['name']}", "body": "+7" + raw[1:]}
+        assert await t.page.evaluate("window.__chimes") == 2  # two tones
+        task.cancel()
+
+
+async def test_given_a_409_from_the_journal_then_the_page_says_what_the_contact_may_still_become(
+    browser: Browser, site: Api
+) -> None:
+    said = """(failure) => import('/static/contacts.js').then((m) => m.sayError(failure))"""
+    refused = {"status": 409, "code": "transition_not_allowed", "allowed": ["assigned", "postponed"]}
+    closed = {"status": 409, "code": "transition_not_allowed", "allowed": []}
+    async with signed_in(browser, site.base, "porlov") as t:
+        assert await t.page.evaluate(said, refused) == (
+            "This cannot be done now; the contact can only become: assigned, postponed."
+        )
+        assert (
+            await t.page.evaluate(said, closed) == "This contact is closed; nothing more can be done with it."
+        )
+        await t.page.select_option("#lang", "ru")
+        await expect(t.page.locator("#pops-title")).to_have_text("Звонки мне")
+        assert await t.page.evaluate(said, refused) == (
+            "Сейчас это сделать нельзя; обращение может стать только: назначено, отложено."
+        )
+
+
+async def test_given_a_contact_waiting_in_his_purposes_group_then_e201_takes_it_and_postpones_it_to_e203(
+    browser: Browser, site: Api
+) -> None:
+    waiting = await _contact_for(site, None, "ждёт кого-нибудь из сервиса")
+    assert waiting["purpose_group"] == "service" and waiting["responsible_employee_id"] is None
+    async with signed_in(browser, site.base, "porlov") as t:
+        item = t.page.locator(f'.contact[data-contact-id="{waiting["id"]}"]')
+        await expect(item.locator(".badge")).to_have_text("registered")
+        await item.locator("button.take").click()
+        await expect(item.locator(".badge")).to_have_text("in progress")
+        _, stored = await site.get(f"/api/v1/contacts/{waiting['id']}")
+        assert stored["status"] == "in_progress" and stored["responsible_employee_id"] == "e-201"
+        await item.locator("summary").click()
+        await item.locator('input[type="datetime-local"]').fill("2031-05-04T10:30")
+        await item.locator('input[id^="reason-"]').fill("ждём запчасти")
+        await item.locator("select").select_option("e-203")
+        await item.locator('button[id^="postpone-save-"]').click()
+        await expect(item).to_have_count(0)  # postponed to Sergey: no longer Pavel's
+        _, stored = await site.get(f"/api/v1/contacts/{waiting['id']}")
+        assert stored["status"] == "postponed" and stored["postponed"]["to"] == "e-203"
+        assert stored["postponed"]["reason"] == "ждём запчасти"
+        assert stored["postponed"]["until"].startswith("2031-05-04")

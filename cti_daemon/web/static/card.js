@@ -86,6 +86,7 @@ export function renderCard(pop, { dial }) {
   if (pop.purpose) {
     facts.append(row(t("purpose"), t("purpose_" + pop.purpose.code) + (pop.purpose.auto ? ` (${t("auto")})` : "")));
   }
+  if (!pop.contact && pop.contact_id) facts.append(row(t("journal"), t("journal_contact", { id: pop.contact_id })));
   if (pop.contact) {
     const by = pop.contact.written_by || pop.contact.registered_by || "?";
     facts.append(row(t("from_reception", { by }), pop.contact.description || "—"));

@@ -21,6 +21,7 @@ const state = {
   people: [],
   customers: new Map(), // customer id -> name
   stream: null,
+  seat: { purposes: [], sees_all: false }, // from the snapshot: what makes a contact mine
 };
 
 // Contacts carry a customer id; the stream tells the names (the snapshot's customer_names, then a
@@ -154,6 +155,7 @@ async function loadPeople() {
 }
 
 function snapshot(snap) {
+  state.seat = snap.me || state.seat;
   state.pops.clear();
   for (const pop of snap.pops || []) state.pops.set(pop.call_id, pop);
   state.contacts.clear();
@@ -192,7 +194,8 @@ function popEvent(pop) {
   } else if (pop.type === "update") {
     const known = state.pops.get(pop.call_id);
     if (!known) return;
-    state.pops.set(pop.call_id, { ...known, ...pop, type: "popup", at: known.at });
+    const purpose = known.contact && known.contact.purpose ? known.purpose : pop.purpose; // reception's wins
+    state.pops.set(pop.call_id, { ...known, ...pop, type: "popup", at: known.at, purpose });
   } else if (pop.type === "dismiss") {
     const known = state.pops.get(pop.call_id);
     if (!known) return;
@@ -214,9 +217,17 @@ function notifyEvent(note) {
 function upsert(contact) {
   const known = state.contacts.get(contact.id);
   if (known && !contact.gone && contact.version < known.version) return; // an older change, come late
-  if (contact.gone || !isOpen(contact)) state.contacts.delete(contact.id);
+  if (contact.gone || !isOpen(contact) || !mine(contact)) state.contacts.delete(contact.id);
   else state.contacts.set(contact.id, contact);
   renderContactsNow();
+}
+
+// The stream's own rule (stream/audience.py), applied again to what an action's answer brings back.
+function mine(contact) {
+  if (state.seat.sees_all) return true;
+  const me = state.me.employee_id;
+  if (contact.responsible_employee_id === me || (contact.postponed && contact.postponed.to === me)) return true;
+  return !contact.responsible_employee_id && (state.seat.purposes || []).includes(contact.purpose_group);
 }
 
 function renderAll(force = false) {
