@@ -218,6 +218,7 @@ function render() {
   transfer.render();
   const link = $("link-state");
   link.textContent = t("link_" + link.dataset.state);
+  document.title = t("console_title"); // i18n.apply names the employee page's title
 }
 
 // Keys: "/" focuses the customer search, "t" transfers to the employee picked in the form, Esc closes.
