@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench-lookup bench-ami bench-pop bench-browser bench-memory clean
+.PHONY: demo test lint bench-lookup bench-ami bench-pop bench-browser bench-console bench-memory clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench-pop: $(STAMP)
 bench-browser: $(STAMP)
 	@scripts/ensure-mosquitto
 	$(BIN)/python bench/ring_to_browser.py $(ARGS)
+
+bench-console: $(STAMP)
+	@scripts/ensure-mosquitto
+	$(BIN)/python bench/console_load.py $(ARGS)
 
 bench-lookup: $(STAMP)
 	$(BIN)/python bench/lookup.py $(ARGS)

@@ -52,11 +52,8 @@ async function main() {
     return;
   }
   $("who").textContent = desk.me.name ? `${desk.me.name} (${desk.me.login})` : desk.me.login;
-  await Promise.all([loadPurposes(), refreshEmployees(), loadMissed()]);
-  register.setup(desk);
-  transfer.setup(desk);
-  journal.setup(desk);
-  keyboard();
+  // The stream is opened at once, beside the lists it is drawn with: whichever comes last draws the desk.
+  const lists = Promise.all([loadPurposes(), refreshEmployees(), loadMissed()]);
   connect({
     onSnapshot: snapshot,
     onEnvelope: envelope,
@@ -74,6 +71,13 @@ async function main() {
       }
     },
   });
+  await lists;
+  register.setup(desk);
+  transfer.setup(desk);
+  journal.setup(desk);
+  keyboard();
+  ready = true;
+  render();
   setInterval(() => renderQueue(desk), 15000); // the time waited moves on
 }
 
@@ -209,7 +213,14 @@ function trafficEvent(contact) {
   journal.onContact(contact);
 }
 
+let ready = false; // the form and the journal are set up once the lists are in
+
 function render() {
+  if (!ready) {
+    renderBoard(desk);
+    renderCalls(desk);
+    return;
+  }
   renderBoard(desk);
   renderCalls(desk);
   renderQueue(desk);
