@@ -256,6 +256,10 @@ async def test_given_201_offline_when_reception_transfers_to_him_then_a_sentence
         await t.page.locator("body").press("t")  # the transfer key
         error = t.page.locator("#transfer-box .transfer-error")
         await expect(error).to_have_text("Pavel Orlov (201) is offline: the call stays with you.")
+        await t.page.select_option("#lang", "ru")
+        await expect(error).to_have_text("Pavel Orlov (201) не в сети: звонок остаётся у вас.")
+        await expect(t.page.locator("#board-title")).to_have_text("Линии")
+        await t.page.select_option("#lang", "en")
         await expect(card).to_have_attribute("data-state", "talking")
         await expect(_row(t, "e-100").locator(".badge")).to_have_attribute("data-status", "talking")
         _, live = await desk.get(f"/api/v1/calls/{handle.call_id}")

@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 const FINISHED = ["completed", "abandoned", "failed"];
 const FOLLOW_MS = 400;
 let desk = null;
-let current = null; // {transfer, name, error}
+let current = null; // {transfer, who, error: the last refusal (ApiFailure)}
 let following = null;
 
 export function setup(d) {
@@ -55,7 +55,7 @@ export async function start(d, callId, employeeId, mode, _confirmFirst, confirm 
       return null;
     }
     current.transfer = { ...current.transfer, status: "refused" };
-    current.error = refusal(failure, who);
+    current.error = failure; // said in words at each render: a language switch says it again
     render();
     return null;
   }
@@ -104,7 +104,7 @@ async function act(what) {
     current.error = null;
     if (current.transfer.status === "completed") desk.transferDone(current.transfer.call_id);
   } catch (failure) {
-    current.error = refusal(failure, current.who);
+    current.error = failure;
   }
   render();
   follow();
@@ -134,7 +134,9 @@ export function render() {
     tr.status === "refused"
       ? null
       : el("p", { class: "transfer-status", "data-status": tr.status, text: statusText(tr) }),
-    current.error ? el("p", { class: "error transfer-error", role: "alert", text: current.error }) : null,
+    current.error
+      ? el("p", { class: "error transfer-error", role: "alert", text: refusal(current.error, current.who) })
+      : null,
     el(
       "div",
       { class: "actions" },
