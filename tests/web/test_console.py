@@ -356,3 +356,20 @@ async def test_given_a_missed_call_when_called_back_from_the_console_then_recept
 
         await until_async(linked, what="the missed contact notes the call back")  # once the phone rang
         assert handle.call_id not in notes[0], "the new call, not the missed one"
+
+
+async def test_given_a_reload_then_the_call_talking_at_reception_is_back_and_an_ended_one_is_not(
+    browser: Browser, desk: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    known = seeded_sqlite[1].known_numbers
+    async with console(browser, desk.base) as t:
+        _task, ended = await _ring(sim, known[6])
+        await _answer_at_reception(t, sim, ended)
+        flows.hangup(sim.pbx, ended.caller, 16)
+        await expect(_card(t, ended)).to_have_count(0)
+        _task, talking = await _ring(sim, known[7])
+        await _answer_at_reception(t, sim, talking)
+        await t.page.reload()
+        await t.page.wait_for_selector("#link-state[data-state=live]")
+        await expect(_card(t, talking)).to_have_attribute("data-state", "talking")
+        await expect(t.page.locator("#calls .card")).to_have_count(1)

@@ -138,7 +138,8 @@ function snapshot(snap) {
     if (name) desk.callers.set(c.call_id, name);
   }
   desk.pops.clear();
-  for (const pop of snap.pops || []) notePop(pop);
+  // Only pops of calls still in progress: the answering agent's pop gets no dismiss when the call ends.
+  for (const pop of snap.pops || []) if (desk.calls.has(pop.call_id)) notePop(pop);
   render();
 }
 
