@@ -373,3 +373,43 @@ async def test_given_a_reload_then_the_call_talking_at_reception_is_back_and_an_
         await t.page.wait_for_selector("#link-state[data-state=live]")
         await expect(_card(t, talking)).to_have_attribute("data-state", "talking")
         await expect(t.page.locator("#calls .card")).to_have_count(1)
+
+
+async def test_given_201_busy_with_a_note_when_given_a_visit_then_reception_confirms_and_the_journal_has_it(
+    browser: Browser, desk: Api
+) -> None:
+    status, _ = await desk.send(
+        "PUT", "/api/v1/presence/e-201", {"status": "busy", "note": "no new customers"}
+    )
+    assert status == 200
+    async with console(browser, desk.base) as t:
+        await t.page.check("#register input[value=visit]")
+        await t.page.select_option("#reg-purpose", "service")
+        await t.page.fill("#reg-caller-name", "Walk-in, silver Octavia")
+        await t.page.fill("#reg-caller-phone", "+7 916 555-01-02")
+        await expect(t.page.locator("#reg-employee option[value=e-201]")).to_contain_text("no new customers")
+        await t.page.select_option("#reg-employee", "e-201")
+        await t.page.fill("#reg-description", "Brakes squeal")
+        await t.page.click("#reg-save")
+        dialog = t.page.locator("#confirm-dialog")
+        await expect(dialog).to_contain_text("Pavel Orlov is Busy — no new customers")
+        await t.page.click("#confirm-no")
+        _, listed = await desk.get("/api/v1/contacts?employee=e-201&status=open")
+        assert not [c for c in listed["contacts"] if c["description"] == "Brakes squeal"]
+        await t.page.click("#reg-save")
+        await t.page.click("#confirm-yes")
+        await expect(t.page.locator("#reg-description")).to_have_value("")  # saved: the form is cleared
+
+        await t.page.select_option("#jf-employee", "e-201")
+        await t.page.click("#journal-filters button[type=submit]")
+        row = t.page.locator("#journal-rows tr").first
+        await expect(row).to_contain_text("Walk-in, silver Octavia")
+        await row.locator("button.link").click()
+        page = t.page.locator("#contact-dialog")
+        await expect(page).to_contain_text("Brakes squeal")
+        await page.locator("input").fill("Called him back: Thursday 10:00")
+        await page.get_by_role("button", name="Add a note").click()
+        await expect(page.locator(".notes")).to_contain_text("Called him back: Thursday 10:00")
+        await expect(page.locator(".history")).to_contain_text("registered")
+        await t.page.keyboard.press("Escape")
+        await expect(page).to_be_hidden()
