@@ -264,6 +264,9 @@ async def test_given_201_offline_when_reception_transfers_to_him_then_a_sentence
         await expect(_row(t, "e-100").locator(".badge")).to_have_attribute("data-status", "talking")
         _, live = await desk.get(f"/api/v1/calls/{handle.call_id}")
         assert live["talking"] == ["100"]
+        # Seed 003's Transfer registered the call anyway (unidentified is fine), for 201 to handle.
+        contact = await _contact_of_call(desk, handle.call_id)
+        assert contact["responsible_employee_id"] == "e-201" and contact["purpose"]["code"] == "service"
 
 
 async def _pick_second(

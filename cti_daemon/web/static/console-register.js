@@ -312,7 +312,23 @@ export async function transferOnly() {
     return;
   }
   if (!(await confirmedFor(employee))) return;
-  await transfer.start(desk, callId, employee, $("reg-mode").value, true);
+  if ($("reg-mode").value === "attended") {
+    await transfer.start(desk, callId, employee, "attended", true);
+    return;
+  }
+  // Seed 003's Transfer: what the form says is kept (no identification needed), and the daemon puts the
+  // call through in the same request (`transfer: true`); its answer carries the transfer or its refusal.
+  const out = { ...body(true), type: "call", call_id: callId, responsible_employee_id: employee };
+  let saved;
+  try {
+    saved = await call("POST", "/api/v1/contacts", out);
+  } catch (failure) {
+    if (failure.status === 400) showFailure(failure);
+    else $("reg-error").textContent = sayError(failure);
+    return;
+  }
+  desk.contacts.set(saved.id, saved);
+  transfer.show(desk, callId, employee, saved.transfer);
 }
 
 function firstCall() {

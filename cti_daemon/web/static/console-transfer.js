@@ -64,6 +64,19 @@ export async function start(d, callId, employeeId, mode, _confirmFirst, confirm 
   return current.transfer;
 }
 
+// A transfer the daemon started itself (the registration's `transfer: true`): followed the same way.
+export function show(d, callId, employeeId, answer) {
+  desk = d;
+  const who = employeeName(employeeId);
+  current = { transfer: { status: "starting", mode: "blind", call_id: callId }, who, error: null };
+  if (answer && answer.error) {
+    current.transfer.status = "refused";
+    current.error = { code: answer.error.code, message: answer.error.message };
+  } else if (answer) current.transfer = { ...current.transfer, ...answer };
+  render();
+  follow();
+}
+
 // The daemon's codes said as sentences; the call stays where it was for every refusal.
 function refusal(failure, who) {
   const key = "refused_" + failure.code;
