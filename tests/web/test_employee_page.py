@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
@@ -82,7 +83,7 @@ async def test_given_an_unknown_caller_whose_identity_then_changes_then_the_card
 
 
 async def _contact_for(site: Api, employee_id: str | None, description: str, **more: Any) -> dict[str, Any]:
-    body = {
+    body: dict[str, Any] = {
         "type": "visit",
         "purpose": "service",
         "customer_id": "c-00001",
@@ -260,3 +261,20 @@ async def test_given_a_contact_waiting_in_his_purposes_group_then_e201_takes_it_
         assert stored["status"] == "postponed" and stored["postponed"]["to"] == "e-203"
         assert stored["postponed"]["reason"] == "ждём запчасти"
         assert stored["postponed"]["until"].startswith("2031-05-04")
+
+
+async def test_given_a_contact_with_a_number_when_e201_clicks_call_then_his_own_phone_rings_first(
+    browser: Browser, site: Api, sim: Sim
+) -> None:
+    sim.pbx.speed = 0.1
+    contact = await _contact_for(
+        site, "e-201", "перезвонить", caller={"phone": "+79031234567", "name": "Олег"}
+    )
+    async with signed_in(browser, site.base, "porlov") as t:
+        item = t.page.locator(f'.contact[data-contact-id="{contact["id"]}"]')
+        await item.locator("button.dial").click()
+        await expect(t.page.locator("#toast")).to_contain_text("Your phone rings first, then +79031234567")
+        await expect(t.page.locator("#line-status")).to_have_attribute(
+            "data-status", re.compile("ringing|talking")
+        )
+    sim.pbx.cancel_flows()
