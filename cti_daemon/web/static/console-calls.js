@@ -7,6 +7,7 @@ import { call } from "./api.js";
 import { renderCard } from "./card.js";
 import { sayError } from "./contacts.js";
 import * as register from "./console-register.js";
+import * as transfer from "./console-transfer.js";
 
 const $ = (id) => document.getElementById(id);
 const drawn = new Map(); // call id -> {key, node}
@@ -32,7 +33,8 @@ export function renderCalls(desk) {
   for (const id of [...drawn.keys()]) if (!desk.pops.has(id)) drawn.delete(id);
   $("calls").replaceChildren(...nodes);
   $("calls-empty").hidden = nodes.length > 0;
-  if (desk.selectedCall && !desk.pops.has(desk.selectedCall)) register.forgetCall(desk);
+  const gone = desk.selectedCall && !desk.pops.has(desk.selectedCall);
+  if (gone && !transfer.busyWith(desk.selectedCall)) register.forgetCall(desk);
 }
 
 function callBox(desk, pop, state, chosen) {

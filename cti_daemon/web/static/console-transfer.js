@@ -64,6 +64,11 @@ export async function start(d, callId, employeeId, mode, _confirmFirst, confirm 
   return current.transfer;
 }
 
+// Whether the call is being put through now (the form keeps it while its card is gone meanwhile).
+export function busyWith(callId) {
+  return !!current && current.transfer.call_id === callId && !FINISHED.includes(current.transfer.status) && current.transfer.status !== "refused";
+}
+
 // A transfer the daemon started itself (the registration's `transfer: true`): followed the same way.
 export function show(d, callId, employeeId, answer) {
   desk = d;
@@ -144,6 +149,7 @@ export function render() {
   box.dataset.status = tr.status;
   const parts = [
     el("h3", { text: t(attended ? "transfer_attended_to" : "transfer_blind_to", { name: current.who.name, ext: current.who.ext }) }),
+    desk.callers.get(tr.call_id) ? el("p", { class: "transfer-caller", text: t("transfer_caller", { name: desk.callers.get(tr.call_id) }) }) : null,
     tr.status === "refused"
       ? null
       : el("p", { class: "transfer-status", "data-status": tr.status, text: statusText(tr) }),
