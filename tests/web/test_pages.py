@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+from cti_daemon.crm import accounts
+from cti_daemon.crm.seed import SeedSummary
+from cti_daemon.crm.store import open_store
+from cti_daemon.demo.accounts import demo_hash
 from cti_daemon.web.pages import load_assets
 from tests.support.api import Api
 from tests.support.browser import page
@@ -70,16 +74,28 @@ async def test_given_the_daemon_then_the_page_is_served_with_a_strict_policy_and
 
 
 async def test_given_reception_signed_in_then_slash_is_the_console_and_an_employee_still_gets_his_page(
-    site: Api,
+    site: Api, seeded_sqlite: tuple[str, SeedSummary]
 ) -> None:
-    async with page(site.base) as anna, page(site.base) as pavel, page(site.base) as nobody:
+    store = open_store(seeded_sqlite[0])
+    try:  # Sergey (203) is made an admin: admin may open the console too
+        assert await accounts.set_password_hash(store, "slebedev", demo_hash("admin-Pa55word-203"))
+        assert await accounts.set_role(store, "slebedev", "admin")
+    finally:
+        await store.dispose()
+    async with (
+        page(site.base) as anna,
+        page(site.base) as pavel,
+        page(site.base) as sergey,
+        page(site.base) as nobody,
+    ):
         assert (await anna.sign_in("asmirnova"))[0] == 200
         assert (await pavel.sign_in("porlov"))[0] == 200
+        assert (await sergey.sign_in("slebedev", "admin-Pa55word-203"))[0] == 200
         served = {}
-        for name, tab in (("anna", anna), ("pavel", pavel), ("nobody", nobody)):
+        for name, tab in (("anna", anna), ("pavel", pavel), ("sergey", sergey), ("nobody", nobody)):
             async with tab.http.get(site.url("/")) as resp:
                 assert resp.status == 200 and "unsafe-inline" not in resp.headers["Content-Security-Policy"]
                 served[name] = await resp.text()
-    assert '<script type="module" src="/static/console.js">' in served["anna"]
+    assert '<script type="module" src="/static/console.js">' in served["anna"] == served["sergey"]
     assert '<script type="module" src="/static/main.js">' in served["pavel"]
     assert served["nobody"] == served["pavel"]  # the sign-in form is the employee page's
