@@ -335,6 +335,13 @@ async def test_given_a_queued_visit_when_the_reminder_interval_passes_then_the_q
         await expect(item).to_have_count(1)
         await expect(item).to_have_attribute("data-reminded", "yes", timeout=REMINDER_S * 1000 + 5000)
         await expect(item.locator(".reminder-flag")).to_be_visible()
+        await t.shot("console-queue.png")
+        contact_id = await item.get_attribute("data-contact-id")
+        await item.locator("select.assign-to").select_option("e-201")
+        await item.locator("button.assign").click()
+        await expect(item).to_have_count(0)  # given to 201: no longer waiting for anyone
+        assigned = await _contact(desk, str(contact_id))
+        assert (assigned["status"], assigned["responsible_employee_id"]) == ("assigned", "e-201")
 
 
 async def test_given_a_missed_call_when_called_back_from_the_console_then_reception_rings_and_it_is_linked(

@@ -38,7 +38,7 @@ function queueItem(desk, c) {
       .filter((e) => !c.purpose || (e.purposes || []).includes(c.purpose.code))
       .map((e) => el("option", { value: e.id, text: `${e.name} (${e.extension || "—"})` })),
   );
-  const reason = el("input", { class: "missed-reason", maxlength: "200", "aria-label": t("missed_reason") });
+  const reason = el("input", { class: "missed-reason", maxlength: "200", "aria-label": t("missed_reason"), placeholder: t("missed_reason") });
   return el(
     "li",
     { class: "contact queued", "data-contact-id": c.id, "data-reminded": reminded ? "yes" : "no" },
