@@ -170,6 +170,7 @@ class _Handlers:
             created_from=read.moment(raw_from, "from") if raw_from else None,
             created_to=read.moment(raw_to, "to") if raw_to else None,
             call_id=query_text(request, "call_id", required=False, max_len=64),
+            customer=query_text(request, "customer", required=False, max_len=64),
             limit=limit,
             offset=offset,
         )
@@ -265,6 +266,7 @@ def routes(
         {"name": "from", "in": "query", "schema": _WHEN},
         {"name": "to", "in": "query", "schema": _WHEN},
         {"name": "call_id", "in": "query", "schema": {"type": "string", "maxLength": 64}},
+        {"name": "customer", "in": "query", "schema": {"type": "string", "maxLength": 64}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": max_page}},
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
     ]

@@ -423,3 +423,13 @@ async def test_given_201_busy_with_a_note_when_given_a_visit_then_reception_conf
         await expect(page.locator(".history")).to_contain_text("registered")
         await t.page.keyboard.press("Escape")
         await expect(page).to_be_hidden()
+
+        _, customer = await desk.get("/api/v1/customers/c-00001")
+        await t.page.select_option("#jf-employee", "")
+        await t.page.fill("#jf-customer", customer["name"])
+        await t.page.click("#journal-filters button[type=submit]")
+        rows = t.page.locator("#journal-rows tr")
+        await expect(rows.first.locator("td").nth(4)).to_have_text(customer["name"])
+        names = await rows.evaluate_all("rs => rs.map(r => r.cells[4].textContent)")
+        _, stored = await desk.get("/api/v1/contacts?customer=c-00001")
+        assert names == [customer["name"]] * len(stored["contacts"]) and names

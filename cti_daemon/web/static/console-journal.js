@@ -45,6 +45,19 @@ async function load() {
   if ($("jf-to").value) q.set("to", new Date($("jf-to").value + "T23:59:59").toISOString());
   $("journal-error").textContent = "";
   try {
+    const customer = $("jf-customer").value.trim();
+    if (customer) {
+      // The customer as in the form's search (name part, phone, VIN, plate, = and %): the best match.
+      const found = (await call("GET", `/api/v1/customers?q=${encodeURIComponent(customer)}&limit=1`)).customers || [];
+      if (!found.length) {
+        $("journal-error").textContent = t("no_customer_found");
+        listed = [];
+        render();
+        return;
+      }
+      desk.customers.set(found[0].id, found[0].name);
+      q.set("customer", found[0].id);
+    }
     listed = (await call("GET", `/api/v1/contacts?${q}`)).contacts || [];
   } catch (failure) {
     $("journal-error").textContent = sayError(failure);
@@ -64,10 +77,7 @@ function employeeName(id) {
 
 function render() {
   fillFilters();
-  const customer = $("jf-customer").value.trim().toLowerCase();
-  const rows = listed
-    .filter((c) => !customer || who(c).toLowerCase().includes(customer) || (c.customer_id || "") === customer)
-    .map((c) =>
+  const rows = listed.map((c) =>
       el(
         "tr",
         { "data-contact-id": c.id },
