@@ -9,7 +9,7 @@ CONSTRAINTS := constraints.txt
 EMPLOYEE ?= e-201
 MQTT     ?= mqtt://127.0.0.1:1883
 
-.PHONY: demo agent test lint constraints install uninstall bench-lookup bench-ami bench-pop bench-browser bench-memory clean
+.PHONY: demo agent test lint constraints install uninstall bench-lookup bench-ami bench-pop bench-browser bench-console bench-memory clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@echo "make: creating $(VENV) and installing cti-daemon with its test and demo extras (first run: a minute or two)"
@@ -69,6 +69,10 @@ bench-pop: $(STAMP)
 bench-browser: $(STAMP)
 	@scripts/ensure-mosquitto
 	$(BIN)/python bench/ring_to_browser.py $(ARGS)
+
+bench-console: $(STAMP)
+	@scripts/ensure-mosquitto
+	$(BIN)/python bench/console_load.py $(ARGS)
 
 bench-lookup: $(STAMP)
 	$(BIN)/python bench/lookup.py $(ARGS)

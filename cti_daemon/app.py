@@ -297,7 +297,9 @@ class Daemon:
             *contacts_api.routes(self.journal, purposes_of=lambda e: purposes_of(self.catalog, e)),
             *purposes_api.routes(lambda: self.catalog),
             *transfers_api.routes(self.transfers),
-            *originate_api.routes(self.click_to_dial, owner_of=self.directory.employee_at),
+            *originate_api.routes(
+                self.click_to_dial, owner_of=self.directory.employee_at, journal=self.journal
+            ),
             *pages.routes(),
             *presence_api.routes(
                 statuses=lambda: self.presence.book.statuses,

@@ -99,6 +99,7 @@ class Filters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     call_id: str | None = None
+    customer: str | None = None  # the customer's id (the console's journal filter)
     queued: bool | None = None
     node_id: str | None = None
     # An employee's view (routing/visibility.py): theirs, postponed to them, or waiting for their purposes.
@@ -138,6 +139,8 @@ def query_statement(filters: Filters) -> Select[Contact]:
         stmt = stmt.where(Contact.created_at < filters.created_to)
     if filters.call_id is not None:
         stmt = stmt.where(Contact.call_id == filters.call_id)
+    if filters.customer is not None:
+        stmt = stmt.where(Contact.customer_id == filters.customer)
     if filters.queued is not None:
         stmt = stmt.where(Contact.queued_at.is_not(None) if filters.queued else Contact.queued_at.is_(None))
     if filters.node_id is not None:

@@ -1,8 +1,10 @@
 """GET / and the page's assets (cti_daemon/web/static), served from memory with strict headers.
 
-One page for every signed-in person: it asks GET /api/v1/session and shows the sign-in form when that is
-401. Assets are read once at start; each is its own public route (the sign-in form must load before
-anyone is signed in) and answers 304 to a matching If-None-Match. No inline script or style anywhere, so
+GET / is the reception console (console.html) for a person signed in with the reception or admin role,
+and otherwise the employee's page (index.html), which asks GET /api/v1/session and shows the sign-in form
+when that is 401 (and reloads once a reception person signed in, to be given the console).
+Assets are read once at start; each is its own public route (the sign-in form must load before anyone
+is signed in) and answers 304 to a matching If-None-Match. No inline script or style anywhere, so
 the Content-Security-Policy (api.web_security) needs no 'unsafe-inline'.
 """
 
@@ -14,7 +16,9 @@ from importlib import resources
 
 from aiohttp import web
 
+from cti_daemon.api.principal import Role
 from cti_daemon.api.routes import Route, RouteHandler
+from cti_daemon.api.sessions import session_principal
 
 # The security headers (CSP without 'unsafe-inline', frame-ancestors 'none', ...) are api.web_security's,
 # on every answer. Assets are revalidated on each load (ETag), so a new daemon's page is seen at once.
@@ -60,6 +64,18 @@ def _serve(asset: Asset) -> RouteHandler:
     return handler
 
 
+def _by_role(employee_page: Asset, console: Asset) -> RouteHandler:
+    own, desk = _serve(employee_page), _serve(console)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        principal = await session_principal(request)
+        if principal is not None and principal.role.covers(Role.RECEPTION):
+            return await desk(request)
+        return await own(request)
+
+    return handler
+
+
 def routes() -> list[Route]:
     assets = load_assets()
     html = {"200": {"description": "the page", "content": {"text/html": {}}}}
@@ -67,8 +83,8 @@ def routes() -> list[Route]:
         Route(
             "GET",
             "/",
-            _serve(assets["index.html"]),
-            "The page: sign-in, then one's own",
+            _by_role(assets["index.html"], assets["console.html"]),
+            "The page: sign-in, then one's own (the reception console for reception and admin)",
             html,
             public=True,
             tag="pages",

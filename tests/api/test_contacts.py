@@ -221,13 +221,16 @@ async def test_given_a_reassignment_then_the_new_responsible_is_notified(api: Ap
         assert notice.payload["kind"] == "assigned"
 
 
-async def test_the_journal_filters_by_status_purpose_employee_and_dates(api: Api) -> None:
+async def test_the_journal_filters_by_status_purpose_employee_customer_and_dates(api: Api) -> None:
     a = await _register(
         api, type="call", customer_id="c-00011", purpose="shop", responsible_employee_id="e-203"
     )
     await _register(api, type="visit", customer_id="c-00012", purpose="service")
     status, shop = await api.get("/api/v1/contacts?purpose=shop&employee=e-203&status=assigned")
     assert status == 200 and [c["id"] for c in shop["contacts"]] == [a["id"]]
+    status, of_customer = await api.get("/api/v1/contacts?customer=c-00011")
+    assert status == 200 and of_customer["contacts"][0]["id"] == a["id"]  # newest first, with the seed's
+    assert {c["customer_id"] for c in of_customer["contacts"]} == {"c-00011"}
     status, none = await api.get("/api/v1/contacts?from=2030-01-01T00:00:00Z")
     assert status == 200 and none["contacts"] == []
     for bad in ("status=done", "from=yesterday", "limit=0", "limit=x"):

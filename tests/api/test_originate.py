@@ -129,3 +129,31 @@ async def test_given_an_employee_with_two_phones_then_click_to_dial_rings_one_th
 def _devices_of(tracker: CallTracker, extension: str) -> dict[str, LineStatus]:
     line = tracker.line_view(extension)
     return dict(line.devices) if line is not None else {}
+
+
+async def test_given_a_missed_contact_when_called_back_with_its_id_then_the_contact_notes_the_new_call(
+    pbx_api: Api, sim: Sim
+) -> None:
+    status, missed = await pbx_api.send(
+        "POST", "/api/v1/contacts", {"type": "call", "caller": {"phone": "+79161234567"}}
+    )
+    assert status == 201, missed
+    status, missed = await pbx_api.send(
+        "POST", f"/api/v1/contacts/{missed['id']}/missed", {"reason": "hung up after 20 s"}
+    )
+    assert status == 200 and missed["status"] == "missed"
+    body = {"from_extension": "100", "to_number": "+79161234567", "contact_id": missed["id"]}
+    status, dialled = await pbx_api.post(ORIGINATE, json=body)
+    assert status in (201, 202), dialled
+    assert dialled["contact_id"] == missed["id"] and dialled["from_extension"] == "100"
+    _, after = await pbx_api.get(f"/api/v1/contacts/{missed['id']}")
+    (note,) = after["notes"]
+    assert note["text"] == f"called back: call {dialled['call_id']} from 100 to +79161234567"
+    assert note["author"] == pbx_api.actor
+
+
+async def test_given_an_unknown_contact_id_then_404_and_nothing_is_dialled(pbx_api: Api, sim: Sim) -> None:
+    body = {"from_extension": "100", "to_number": "+79161234567", "contact_id": "no-such-contact"}
+    status, answer = await pbx_api.post(ORIGINATE, json=body)
+    assert status == 404 and answer["error"]["field"] == "contact_id", answer
+    assert sim.server.received["originate"] == 0

@@ -23,6 +23,7 @@ from cti_daemon.stream.hub import StreamHub
 from tests.conftest import Sim
 from tests.support.api import Api
 from tests.support.browser import give_passwords, page
+from tests.support.calls import until_async
 
 
 async def _ring(sim: Sim, call: InboundCall) -> tuple[asyncio.Task[CallHandle], CallHandle]:
@@ -156,6 +157,27 @@ async def test_given_a_page_that_stops_reading_then_it_is_cut_off_with_its_queue
         assert "cti_stream_connections 0.0" in metrics
     finally:
         sock.close()
+
+
+async def test_given_a_call_at_reception_then_the_desks_snapshot_names_its_customer_beside_the_call(
+    api: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    """The console's board says who talks on a line, even after a reload (the pops may be gone by then)."""
+    raw = seeded_sqlite[1].known_numbers[0]
+    task, handle = await _ring(sim, InboundCall(raw, "", extension="100", ring_s=30.0, talk_s=0.1))
+    _, customer = await api.get("/api/v1/customers/c-00001")
+
+    async def registered() -> bool:
+        _, found = await api.get(f"/api/v1/contacts?call_id={handle.call_id}")
+        return bool(found["contacts"])
+
+    await until_async(registered, what="the ring's contact")
+    async with api.http.ws_connect(api.url("/api/v1/stream"), headers=_auth(api)) as ws:
+        snap = json.loads((await ws.receive()).data)["payload"]
+    (call,) = snap["calls"]
+    assert call["call_id"] == handle.call_id
+    assert call["customer"] == {"id": "c-00001", "name": customer["name"]}
+    task.cancel()
 
 
 async def test_given_two_employees_signed_in_when_201_rings_then_only_e201s_stream_carries_the_pop(

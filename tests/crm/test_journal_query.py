@@ -76,3 +76,12 @@ async def test_given_the_waiting_queue_query_then_it_answers_the_queued_visits_l
         dialect=sqlite_dialect.dialect(), compile_kwargs={"literal_binds": True}
     )
     assert [row[0] for row in conn.execute(f"SELECT id FROM ({sql})")] == ["v-late", "v-early"]
+
+
+async def test_given_a_long_journal_when_the_console_asks_for_one_customers_contacts_then_it_uses_their_index(
+    tmp_path: Path,
+) -> None:
+    conn = await _journal(tmp_path / "journal.db", finished=20_000, queued=0)
+    plan = _plan(conn, Filters(customer="c-00001", limit=50))
+    assert "SEARCH contacts USING INDEX ix_contacts_customer_created" in plan, plan
+    assert "SCAN contacts" not in plan, plan

@@ -77,6 +77,8 @@ async def tab(browser: Browser, base: str, *, locale: str = "en-US") -> AsyncIte
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: print("CONSOLE", msg.text))
+        page.on("pageerror", lambda exc: print("PAGEERROR", exc))
         await page.goto(base + "/")
         yield Tab(context, page, base)
         assert not errors, f"the page raised: {errors}"

@@ -7,6 +7,7 @@ export class ApiFailure extends Error {
     this.code = (error && error.code) || "http_" + status;
     this.field = error && error.field;
     this.allowed = error && error.allowed;
+    this.problems = (error && error.problems) || [];
     this.retryAfter = null;
   }
 }

@@ -15,15 +15,20 @@ function pick() {
   return "en";
 }
 
+// A page may bring its own catalogs beside the shared ones (the console: console-en.json, console-ru.json).
+const extras = [];
+
 async function load(code) {
   if (!catalogs[code]) {
-    const resp = await fetch(`/static/${code}.json`, { credentials: "same-origin" });
-    catalogs[code] = await resp.json();
+    const files = [`/static/${code}.json`, ...extras.map((name) => `/static/${name}-${code}.json`)];
+    const parts = await Promise.all(files.map((f) => fetch(f, { credentials: "same-origin" }).then((r) => r.json())));
+    catalogs[code] = Object.assign({}, ...parts);
   }
   return catalogs[code];
 }
 
-export async function start() {
+export async function start(more = []) {
+  extras.push(...more);
   await load("en");
   await use(pick(), false);
 }

@@ -100,6 +100,10 @@ async function signOut() {
 }
 
 function enter(me) {
+  if (me.role === "reception" || me.role === "admin") {
+    location.reload(); // the daemon serves the reception console at / to these roles
+    return;
+  }
   state.me = me;
   $("sign-in").hidden = true;
   $("app").hidden = false;
