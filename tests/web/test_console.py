@@ -299,7 +299,6 @@ async def test_given_a_shared_number_then_reception_picks_the_second_candidate_f
     await _pick_second(browser, desk, sim, seeded_sqlite[1].shared_numbers[0])
 
 
-@pytest.mark.xfail(strict=True, reason="needs i11-session's confirmed-customer preference")
 async def test_given_reception_picked_the_second_candidate_then_the_next_ring_from_that_number_shows_it_first(
     browser: Browser, desk: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
 ) -> None:
