@@ -197,6 +197,7 @@ class Daemon:
             confirm_s=routing.transfer_confirm_s,
             observer=self.journal_transfers,
             contact_facts=self.journal_transfers.contact_facts,
+            presence_of=self._presence_note,
         )
         self.journal_transfers.service = self.transfers
         self.journal.transfer = self.journal_transfers.put_through
@@ -276,6 +277,10 @@ class Daemon:
         if seen is None:
             return None
         return employees_api.PresenceView(seen.status, seen.note or None, seen.client == "online")
+
+    def _presence_note(self, employee_id: str) -> tuple[str, str] | None:
+        seen = self.presence.book.get(employee_id)
+        return (seen.status, seen.note) if seen is not None else None
 
     def _reception_staff(self) -> list[str]:
         found = (self.directory.employee_at(ext) for ext in self.config.routing.reception_extensions)

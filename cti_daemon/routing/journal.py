@@ -33,6 +33,7 @@ from cti_daemon.routing.journal_errors import (
     InvalidContact,
     JournalUnavailable,
 )
+from cti_daemon.routing.journal_guards import JournalGuards
 from cti_daemon.routing.journal_rules import (
     ContactStatus,
     FieldProblem,
@@ -42,6 +43,7 @@ from cti_daemon.routing.journal_rules import (
     check_transition,
     choose_purpose,
     initial_status,
+    until_problem,
     validate,
 )
 from cti_daemon.routing.journal_writer import JournalWriter
@@ -64,9 +66,11 @@ class Change:
     values: dict[str, Any]
     status: ContactStatus | None = None
     version: int | None = None
+    override: bool = False  # an admin gives it outside the purpose's group (journal_guards)
 
 
-TransferStarter = Callable[[str, str, str], Awaitable[dict[str, Any]]]  # (call_id, employee_id, actor)
+# (call_id, employee_id, actor, confirm: put through to a busy or away employee anyway)
+TransferStarter = Callable[[str, str, str, bool], Awaitable[dict[str, Any]]]
 
 
 class JournalService:
@@ -93,6 +97,7 @@ class JournalService:
         self._clock = clock
         self._node = node_id
         self._reception_staff = reception_staff
+        self._guards = JournalGuards(catalog=catalog, cards=cards)
         self.transfer: TransferStarter | None = None  # set by the composition root when transfers exist
 
     # --- reading -------------------------------------------------------------------------------------
@@ -160,10 +165,10 @@ class JournalService:
             call_id=reg.call_id,
             node_id=self._node,
             queued_at=now if reg.queued else None,
-            events=(
-                EventRecord(uuid7(), now, actor, "registered", {"via": "http", "transfer": reg.transfer}),
-            ),
         )
+        extra = await self._guards.check(None, record, override=reg.override)
+        data = {"via": "http", "transfer": reg.transfer, **extra}
+        record = replace(record, events=(EventRecord(uuid7(), now, actor, "registered", data),))
         try:
             durable = await self._writer.create(record)
         except ContactReferenceError as exc:
@@ -205,7 +210,8 @@ class JournalService:
             values["purpose_auto"] = False
         values.pop("type", None)  # a ring made it a call; the type of a contact is set once
         status = ContactStatus.ASSIGNED if reg.responsible_employee_id else None
-        record = await self.change(existing.id, Change(values, status), actor, kind="completed")
+        change = Change(values, status, override=reg.override)
+        record = await self.change(existing.id, change, actor, kind="completed")
         return Saved(record, durable=True, created=False)
 
     async def _open_documents(self, reg: Registration) -> list[OpenDocument]:
@@ -257,7 +263,8 @@ class JournalService:
                 values["queued_at"] = None  # a waiting visitor leaves the queue once somebody takes them
         merged = replace(current, **values)
         self._check_fields(merged)
-        return await self._save(current, values, actor, kind)
+        extra = await self._guards.check(current, merged, override=change.override)
+        return await self._save(current, values, actor, kind, extra)
 
     async def note(self, contact_id: str, text: str, actor: str) -> tuple[NoteRecord, bool]:
         note = NoteRecord(uuid7(), actor, self._clock(), text)
@@ -286,6 +293,9 @@ class JournalService:
     ) -> ContactRecord:
         current = await self.get(contact_id)
         self._check(current, ContactStatus.POSTPONED)
+        late = until_problem(until, self._clock())
+        if late is not None:
+            raise InvalidContact([late])
         values: dict[str, Any] = {
             "status": ContactStatus.POSTPONED.value,
             "postponed_until": until,
@@ -349,7 +359,12 @@ class JournalService:
             raise InvalidContact(problems)
 
     async def _save(
-        self, current: ContactRecord, values: dict[str, Any], actor: str, kind: str
+        self,
+        current: ContactRecord,
+        values: dict[str, Any],
+        actor: str,
+        kind: str,
+        extra: dict[str, Any] | None = None,
     ) -> ContactRecord:
         now = self._clock()
         values["updated_at"] = now
@@ -360,7 +375,7 @@ class JournalService:
         shown = {
             k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items() if k != "updated_at"
         }
-        event = EventRecord(uuid7(), now, actor, kind, shown)
+        event = EventRecord(uuid7(), now, actor, kind, shown | (extra or {}))
         try:
             record = await self._journal.update(
                 current.id, values, expected_version=current.version, event=event

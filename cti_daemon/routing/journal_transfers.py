@@ -95,14 +95,18 @@ class JournalTransfers:
             return None
         return facts(record, await self._journal.customer_name(record))
 
-    async def put_through(self, call_id: str, employee_id: str, actor: str) -> dict[str, Any]:
+    async def put_through(
+        self, call_id: str, employee_id: str, actor: str, confirm: bool = False
+    ) -> dict[str, Any]:
         """The registration's `transfer: true`: a blind transfer of the call to the responsible employee."""
         if self.service is None:
             return {"error": {"code": "no_transfers", "message": "transfers are not available"}}
         try:
-            transfer = await self.service.start(TransferRequest(call_id, employee_id, None, "blind"), actor)
+            transfer = await self.service.start(
+                TransferRequest(call_id, employee_id, None, "blind", confirm), actor
+            )
         except CallActionError as exc:
-            return {"error": {"code": exc.code, "message": str(exc), "field": exc.field}}
+            return {"error": {"code": exc.code, "message": str(exc), "field": exc.field, **(exc.extra or {})}}
         return {
             "id": transfer.id,
             "status": str(transfer.status),

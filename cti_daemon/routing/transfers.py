@@ -46,6 +46,7 @@ from cti_daemon.routing.transfer_book import (
 from cti_daemon.routing.transfer_checks import (
     TransferRequest,
     check_call,
+    check_presence,
     check_target,
     in_progress,
     resolve_target,
@@ -74,7 +75,9 @@ class TransferService:
         confirm_s: float,
         observer: TransferObserver | None = None,
         contact_facts: ContactFactsFn | None = None,
+        presence_of: Callable[[str], tuple[str, str] | None] = lambda _employee: None,
     ) -> None:
+        self._presence_of = presence_of
         self._link = link
         self._views = views
         self._directory = directory
@@ -111,6 +114,8 @@ class TransferService:
         """Checks, then the action; returns once the target rings. Raises CallActionError."""
         field = "to_employee" if request.to_employee is not None else "to_extension"
         target, employee_id = resolve_target(request, field, self._directory, self._views)
+        presence = self._presence_of(employee_id) if employee_id else None
+        check_presence(employee_id, presence, request.confirm, field)
         self._pbx_reachable()
         view = self._views.call_view(request.call_id)
         if view is None:
