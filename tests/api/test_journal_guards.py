@@ -49,7 +49,7 @@ async def test_given_a_showroom_contact_given_to_a_service_employee_then_409_emp
 
 
 async def test_given_override_then_only_an_admin_may_and_the_history_records_it(rules_desk: Desk) -> None:
-    wanted = {
+    wanted: dict[str, Any] = {
         "type": "call",
         "customer_id": "c-00002",
         "purpose": "showroom",
