@@ -62,6 +62,7 @@ from cti_daemon.mqtt.topics import Topics
 from cti_daemon.routing.call_actions import PbxNews
 from cti_daemon.routing.click_to_dial import ClickToDial
 from cti_daemon.routing.contact_json import contact_json
+from cti_daemon.routing.due_postponements import DuePostponements, every
 from cti_daemon.routing.journal import JournalService
 from cti_daemon.routing.journal_transfers import JournalTransfers
 from cti_daemon.routing.journal_writer import JournalWriter
@@ -170,6 +171,16 @@ class Daemon:
             clock=clock,
             node_id=node,
             interval_s=config.routing.queue_reminder_s,
+            customer_name=self.journal.customer_name,
+        )
+        self.due_postponements = DuePostponements(
+            store=self.store,
+            journal=journal_store,
+            catalog=lambda: self.catalog,
+            ring=self.ring_contacts,
+            out=self.outbound,
+            clock=clock,
+            node_id=node,
             customer_name=self.journal.customer_name,
         )
         self.presence = PresenceService(PresenceBook(config.routing.custom_statuses), self.outbound, clock)
@@ -333,6 +344,10 @@ class Daemon:
             self._tasks.append(asyncio.create_task(self._tell_systemd(), name="systemd"))
             self._tasks.append(asyncio.create_task(self.writer.run_replay(), name="spool-replay"))
             self._tasks.append(asyncio.create_task(self.queue.run(), name="waiting-queue"))
+            due_s = self.config.routing.due_check_s
+            self._tasks.append(
+                asyncio.create_task(every(due_s, self.due_postponements.tick, "postponements"), name="due")
+            )
         except BaseException:
             await self._stack.aclose()
             raise
