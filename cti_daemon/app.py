@@ -22,6 +22,7 @@ from cti_daemon.ami.link import AmiLink
 from cti_daemon.ami.resync import Resync
 from cti_daemon.ami.tracker import CallTracker
 from cti_daemon.api import accounts as accounts_api
+from cti_daemon.api import callbacks as callbacks_api
 from cti_daemon.api import calls as calls_api
 from cti_daemon.api import contacts as contacts_api
 from cti_daemon.api import customers as customers_api
@@ -44,6 +45,7 @@ from cti_daemon.api.session_book import SessionBook
 from cti_daemon.api.signin_limits import SignInLimits
 from cti_daemon.config import Config
 from cti_daemon.crm.accounts import list_accounts
+from cti_daemon.crm.call_facts_store import callbacks
 from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
@@ -60,6 +62,7 @@ from cti_daemon.mqtt.link import MqttLink
 from cti_daemon.mqtt.outbound import AgentOutbound
 from cti_daemon.mqtt.topics import Topics
 from cti_daemon.routing.call_actions import PbxNews
+from cti_daemon.routing.call_facts import CallFacts
 from cti_daemon.routing.click_to_dial import ClickToDial
 from cti_daemon.routing.contact_json import contact_json
 from cti_daemon.routing.due_postponements import DuePostponements, every
@@ -183,6 +186,18 @@ class Daemon:
             node_id=node,
             customer_name=self.journal.customer_name,
         )
+        self.call_facts = CallFacts(
+            store=self.store,
+            journal=journal_store,
+            writer=self.writer,
+            ring=self.ring_contacts,
+            directory=self.directory,
+            rules=rules,
+            out=self.outbound,
+            clock=clock,
+            node_id=node,
+            settled=self.pops.idle,
+        )
         self.presence = PresenceService(PresenceBook(config.routing.custom_statuses), self.outbound, clock)
         self._journal_store = journal_store
         # After every (re)login the tracker is corrected from Asterisk's lists and the corrections published.
@@ -280,6 +295,7 @@ class Daemon:
             *contacts_api.routes(self.journal, purposes_of=lambda e: purposes_of(self.catalog, e)),
             *purposes_api.routes(lambda: self.catalog),
             *transfers_api.routes(self.transfers),
+            *callbacks_api.routes(lambda: callbacks(self.store)),
             *originate_api.routes(self.click_to_dial, owner_of=self.directory.employee_at),
         ]
 
@@ -314,12 +330,14 @@ class Daemon:
     # --- wiring --------------------------------------------------------------------------------------
     def _on_ami_event(self, msg: AmiMessage) -> None:
         self.metrics.ami_events.inc()
+        self.call_facts.on_ami(msg)
         events = self.tracker.handle(msg)
         if events:
             self._on_call_events(events)
 
     def _on_call_events(self, events: Iterable[CallEvent]) -> None:
         events = list(events)
+        self.call_facts.observe(events)  # first: the ring's contact is still known when a call ends
         self.pops.submit(events)
         self.transfers.observe(events)
         self.pbx_news.tick()
@@ -370,6 +388,8 @@ class Daemon:
             await asyncio.wait_for(self.pops.idle(), 2.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.ring_contacts.idle(), 2.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.call_facts.idle(), 2.0)
         await self._stack.aclose()
         log.info("daemon.stopped")
 
