@@ -33,6 +33,7 @@ from cti_daemon.api import lookup as lookup_api
 from cti_daemon.api import metrics as metrics_api
 from cti_daemon.api import originate as originate_api
 from cti_daemon.api import purposes as purposes_api
+from cti_daemon.api import reports as reports_api
 from cti_daemon.api import sessions as sessions_api
 from cti_daemon.api import sources
 from cti_daemon.api import transfers as transfers_api
@@ -52,6 +53,7 @@ from cti_daemon.crm.identity_cache import IdentityCache
 from cti_daemon.crm.journal_store import JournalStore
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.crm.purposes import PurposeCatalog, load_catalog
+from cti_daemon.crm.reports import call_report
 from cti_daemon.crm.schema import head as schema_head
 from cti_daemon.crm.search import CustomerSearch
 from cti_daemon.crm.spool import Spool
@@ -296,6 +298,7 @@ class Daemon:
             *purposes_api.routes(lambda: self.catalog),
             *transfers_api.routes(self.transfers),
             *callbacks_api.routes(lambda: callbacks(self.store)),
+            *reports_api.routes(lambda a, b, g: call_report(self.store, a, b, g), self.clock),
             *originate_api.routes(self.click_to_dial, owner_of=self.directory.employee_at),
         ]
 
