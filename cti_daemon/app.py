@@ -27,6 +27,7 @@ from cti_daemon.api import calls as calls_api
 from cti_daemon.api import contacts as contacts_api
 from cti_daemon.api import customers as customers_api
 from cti_daemon.api import employees as employees_api
+from cti_daemon.api import followups as followups_api
 from cti_daemon.api import health as health_api
 from cti_daemon.api import lines as lines_api
 from cti_daemon.api import lookup as lookup_api
@@ -48,6 +49,7 @@ from cti_daemon.config import Config
 from cti_daemon.crm.accounts import list_accounts
 from cti_daemon.crm.call_facts_store import callbacks
 from cti_daemon.crm.cards import CustomerCards
+from cti_daemon.crm.followups_store import FollowUpStore
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
 from cti_daemon.crm.journal_store import JournalStore
@@ -68,6 +70,7 @@ from cti_daemon.routing.call_facts import CallFacts
 from cti_daemon.routing.click_to_dial import ClickToDial
 from cti_daemon.routing.contact_json import contact_json
 from cti_daemon.routing.due_postponements import DuePostponements, every
+from cti_daemon.routing.followups import FollowUps
 from cti_daemon.routing.journal import JournalService
 from cti_daemon.routing.journal_transfers import JournalTransfers
 from cti_daemon.routing.journal_writer import JournalWriter
@@ -200,6 +203,13 @@ class Daemon:
             node_id=node,
             settled=self.pops.idle,
         )
+        self.followups = FollowUps(
+            store=FollowUpStore(self.store),
+            catalog=lambda: self.catalog,
+            out=self.outbound,
+            clock=clock,
+            max_attempts=config.routing.followup_max_attempts,
+        )
         self.presence = PresenceService(PresenceBook(config.routing.custom_statuses), self.outbound, clock)
         self._journal_store = journal_store
         # After every (re)login the tracker is corrected from Asterisk's lists and the corrections published.
@@ -298,6 +308,7 @@ class Daemon:
             *purposes_api.routes(lambda: self.catalog),
             *transfers_api.routes(self.transfers),
             *callbacks_api.routes(lambda: callbacks(self.store)),
+            *followups_api.routes(self.followups, purposes_of=lambda e: purposes_of(self.catalog, e)),
             *reports_api.routes(lambda a, b, g: call_report(self.store, a, b, g), self.clock),
             *originate_api.routes(self.click_to_dial, owner_of=self.directory.employee_at),
         ]
@@ -368,6 +379,9 @@ class Daemon:
             due_s = self.config.routing.due_check_s
             self._tasks.append(
                 asyncio.create_task(every(due_s, self.due_postponements.tick, "postponements"), name="due")
+            )
+            self._tasks.append(
+                asyncio.create_task(every(due_s, self.followups.tick, "followups"), name="due-followups")
             )
         except BaseException:
             await self._stack.aclose()
