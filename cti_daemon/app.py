@@ -74,6 +74,7 @@ from cti_daemon.routing.followups import FollowUps
 from cti_daemon.routing.journal import JournalService
 from cti_daemon.routing.journal_transfers import JournalTransfers
 from cti_daemon.routing.journal_writer import JournalWriter
+from cti_daemon.routing.outbound_contacts import OutboundContacts
 from cti_daemon.routing.presence import PresenceBook
 from cti_daemon.routing.presence_service import PresenceService
 from cti_daemon.routing.ring_contacts import RingContacts
@@ -203,6 +204,16 @@ class Daemon:
             node_id=node,
             settled=self.pops.idle,
         )
+        self.outbound_contacts = OutboundContacts(
+            store=self.store,
+            journal=journal_store,
+            writer=self.writer,
+            facts=self.call_facts,
+            rules=rules,
+            out=self.outbound,
+            clock=clock,
+            node_id=node,
+        )
         self.followups = FollowUps(
             store=FollowUpStore(self.store),
             catalog=lambda: self.catalog,
@@ -310,7 +321,9 @@ class Daemon:
             *callbacks_api.routes(lambda: callbacks(self.store)),
             *followups_api.routes(self.followups, purposes_of=lambda e: purposes_of(self.catalog, e)),
             *reports_api.routes(lambda a, b, g: call_report(self.store, a, b, g), self.clock),
-            *originate_api.routes(self.click_to_dial, owner_of=self.directory.employee_at),
+            *originate_api.routes(
+                self.click_to_dial, owner_of=self.directory.employee_at, journal=self.outbound_contacts
+            ),
         ]
 
     def _presence_of(self, employee_id: str) -> employees_api.PresenceView | None:
@@ -345,6 +358,7 @@ class Daemon:
     def _on_ami_event(self, msg: AmiMessage) -> None:
         self.metrics.ami_events.inc()
         self.call_facts.on_ami(msg)
+        self.outbound_contacts.on_ami(msg)
         events = self.tracker.handle(msg)
         if events:
             self._on_call_events(events)
@@ -352,6 +366,7 @@ class Daemon:
     def _on_call_events(self, events: Iterable[CallEvent]) -> None:
         events = list(events)
         self.call_facts.observe(events)  # first: the ring's contact is still known when a call ends
+        self.outbound_contacts.observe(events)
         self.pops.submit(events)
         self.transfers.observe(events)
         self.pbx_news.tick()

@@ -13,17 +13,35 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from cti_daemon.api.access import limited_to_own, not_yours
-from cti_daemon.api.errors import bad_request
+from cti_daemon.api.errors import ApiError, bad_request, not_found
 from cti_daemon.api.routes import ACTOR, Route, json_body, ok
 from cti_daemon.api.transfers import api_error
+from cti_daemon.crm.journal_store import ContactRecord
+from cti_daemon.crm.store import StoreUnavailableError
 from cti_daemon.routing.call_actions import CallActionError
 from cti_daemon.routing.click_to_dial import Dialled
 
-_FIELDS = ("from_extension", "to_number")
+_FIELDS = ("from_extension", "to_number", "contact_id")
 
 
 class Dialler(Protocol):
     async def dial(self, from_extension: str, to_number: str, actor: str) -> Dialled: ...
+
+
+class OutboundJournal(Protocol):
+    """routing/outbound_contacts.py: the click to dial's contact in the journal."""
+
+    async def answered_contact(self, contact_id: str) -> ContactRecord | None: ...
+
+    async def register(
+        self,
+        *,
+        call_id: str,
+        to_number: str,
+        employee_id: str | None,
+        answers: ContactRecord | None,
+        actor: str,
+    ) -> ContactRecord: ...
 
 
 DIALLED: dict[str, Any] = {
@@ -35,6 +53,8 @@ DIALLED: dict[str, Any] = {
         "employee_id": {"type": ["string", "null"]},
         "to_number": {"type": "string"},
         "status": {"enum": ["starting", "ringing", "answered"]},
+        "contact_id": {"type": ["string", "null"], "description": "the outbound contact in the journal"},
+        "answers_contact_id": {"type": ["string", "null"]},
     },
 }
 
@@ -44,6 +64,7 @@ BODY: dict[str, Any] = {
     "properties": {
         "from_extension": {"type": "string", "minLength": 1, "maxLength": 32},
         "to_number": {"type": "string", "minLength": 1, "maxLength": 40},
+        "contact_id": {"type": "string", "minLength": 1, "maxLength": 64},
     },
     "additionalProperties": False,
 }
@@ -68,23 +89,50 @@ def _text(body: dict[str, Any], name: str, limit: int) -> str:
     return value.strip()
 
 
-def routes(dialler: Dialler, owner_of: Callable[[str], str | None] = lambda _ext: None) -> list[Route]:
+def routes(
+    dialler: Dialler,
+    owner_of: Callable[[str], str | None] = lambda _ext: None,
+    journal: OutboundJournal | None = None,
+) -> list[Route]:
     """`owner_of`: extension -> the employee whose phone it is (a signed-in employee dials from theirs)."""
 
     async def originate(request: web.Request) -> web.Response:
         body = await json_body(request)
         for name in body:
             if name not in _FIELDS:
-                raise bad_request(f"unknown field {name!r}: send from_extension and to_number", field=name)
+                raise bad_request(
+                    f"unknown field {name!r}: send from_extension, to_number and contact_id", field=name
+                )
         from_extension, to_number = _text(body, "from_extension", 32), _text(body, "to_number", 40)
+        answers_id = _text(body, "contact_id", 64) if body.get("contact_id") is not None else None
         own = limited_to_own(request)
         if own is not None and owner_of(from_extension) != own.employee_id:
             raise not_yours(own, f"the phone at {from_extension}")
+        answers = None
+        if answers_id is not None and journal is not None:
+            try:
+                answers = await journal.answered_contact(answers_id)
+            except StoreUnavailableError as exc:
+                raise ApiError(
+                    503, "store_unavailable", f"the journal's store is unavailable ({exc})"
+                ) from None
+            if answers is None:
+                raise not_found(f"no contact {answers_id}", field="contact_id")
         try:
             dialled = await dialler.dial(from_extension, to_number, request[ACTOR])
         except CallActionError as exc:
             raise api_error(exc) from None
-        return ok(as_json(dialled), status=202 if dialled.status == "starting" else 201)
+        answer = as_json(dialled)
+        if journal is not None:
+            record = await journal.register(
+                call_id=dialled.call_id,
+                to_number=dialled.to_number,
+                employee_id=dialled.employee_id,
+                answers=answers,
+                actor=request[ACTOR],
+            )
+            answer |= {"contact_id": record.id, "answers_contact_id": record.answers_contact_id}
+        return ok(answer, status=202 if dialled.status == "starting" else 201)
 
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     answered = {"content": {"application/json": {"schema": DIALLED}}}

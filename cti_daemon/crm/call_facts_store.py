@@ -67,6 +67,17 @@ async def close_callbacks(
     return [r[0] for r in rows]
 
 
+async def close_contact(store: Store, contact_id: str, at: datetime, by_contact_id: str) -> None:
+    """The missed contact a callback answers is closed by it, whatever number reached the caller."""
+    async with store.session() as session, session.begin():
+        row = await session.get(Contact, contact_id)
+        if row is None or row.callback_at is not None:
+            return
+        since = _aware(row.ended_at or row.created_at)
+        row.callback_at, row.callback_kind, row.callback_contact_id = at, "callback", by_contact_id
+        row.callback_s = max(0, round((at - since).total_seconds()))
+
+
 @dataclass(frozen=True, slots=True)
 class CallbackEntry:
     number: str  # E.164 when known, else as the PBX sent it

@@ -75,7 +75,7 @@ class CallFacts:
     def observe(self, events: Iterable[CallEvent]) -> None:
         for summary in self.ledger.observe(events, self._clock()):
             known = self._ring.for_call(summary.call_id)
-            self._spawn(self._finish(summary, known.id if known else None))
+            self.spawn(self._finish(summary, known.id if known else None))
 
     def on_ami(self, msg: AmiMessage) -> None:
         """app_queue's caller events (QueueCallerJoin, QueueCallerAbandon); the rest is the tracker's."""
@@ -96,7 +96,7 @@ class CallFacts:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
