@@ -17,6 +17,7 @@ from cti_daemon.ami.simulator.server import AmiServer
 from cti_daemon.demo.broker import LocalBroker
 from tests.conftest import AMI_SECRET, Sim, daemon_config
 from tests.support.api import new_token, running_api, write_tokens
+from tests.support.browser import give_passwords, page
 from tests.support.desk import Desk, desk, seed_store
 from tests.support.mqtt import Subscriber
 
@@ -133,3 +134,27 @@ async def test_given_two_nodes_when_a_follow_up_comes_due_then_its_employee_is_t
         await apis[0].daemon.followups.tick()
         due = [m for m in agents.on("cti/agents/e-202/notify") if m.payload["kind"] == "followup_due"]
         assert len(due) == 1
+
+
+async def test_given_pavel_signed_in_then_he_sees_his_and_services_follow_ups_and_not_the_report(
+    followup_desk: Desk, store_url: str
+) -> None:
+    await give_passwords(store_url)
+    his = await _create(followup_desk, employee_id="e-201")
+    services = await _create(followup_desk, purpose="service")
+    irinas = await _create(followup_desk, employee_id="e-202")
+    async with page(followup_desk.api.base) as pavel:
+        assert (await pavel.sign_in("porlov"))[0] == 200
+        status, listed, _ = await pavel.call("GET", "/api/v1/followups")
+        assert status == 200
+        assert {f["id"] for f in listed["followups"]} == {his["id"], services["id"]}
+        status, _, _ = await pavel.call("GET", f"/api/v1/followups/{irinas['id']}")
+        assert status == 403
+        status, after, _ = await pavel.call(
+            "POST", f"/api/v1/followups/{his['id']}/attempts", {"outcome": "reached"}
+        )
+        assert status == 201 and after["status"] == "done"
+        status, body, _ = await pavel.call("GET", "/api/v1/reports/calls")
+        assert status == 403 and "the reception role" in body["error"]["message"]
+        status, body, _ = await pavel.call("GET", "/api/v1/callbacks")
+        assert status == 403
