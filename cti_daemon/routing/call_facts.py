@@ -111,6 +111,8 @@ class CallFacts:
                 if self.outbound is not None and await self.outbound(summary, contact_id):
                     return
                 await self._write(contact_id, summary)
+            elif self._directory.is_extension(summary.number):
+                return  # a colleague's call: not the journal's (nor a callback to make)
             elif not summary.answered and (summary.abandoned or self._employees(summary)):
                 contact_id = await self._register_missed(summary)
             if summary.answered:

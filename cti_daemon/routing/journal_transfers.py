@@ -72,7 +72,9 @@ class JournalTransfers:
                 # The call is with them now: so is the contact (their pop already carries it).
                 await self._journal.change(
                     record.id,
-                    Change({"responsible_employee_id": transfer.to_employee_id}),
+                    # What the PBX did, not a choice: recorded even outside the purpose's group
+                    # (the history then says so, as an override).
+                    Change({"responsible_employee_id": transfer.to_employee_id}, override=True),
                     who,
                     kind="transferred",
                 )

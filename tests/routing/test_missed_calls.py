@@ -83,3 +83,11 @@ async def test_given_missed_calls_of_two_numbers_then_merged_per_number_newest_f
     assert [e["number"] for e in await _callbacks(callback_desk)] == [TWO]
     _, closed = await callback_desk.api.get(f"/api/v1/contacts/{entries[0]['last_contact_id']}")
     assert closed["callback"]["kind"] == "answered"
+
+
+async def test_given_a_colleagues_call_nobody_answered_then_it_is_no_callback_to_make(
+    callback_desk: Desk, sim: Sim
+) -> None:
+    await missed_calls.missed_at_employee(sim.pbx, InboundCall("202", "Irina", extension="201", ring_s=1))
+    await _settled(callback_desk)
+    assert await _callbacks(callback_desk) == []
