@@ -33,7 +33,7 @@ from cti_daemon.routing.journal_errors import (
     InvalidContact,
     JournalUnavailable,
 )
-from cti_daemon.routing.journal_guards import JournalGuards
+from cti_daemon.routing.journal_guards import JournalGuards, field_problems
 from cti_daemon.routing.journal_rules import (
     ContactStatus,
     FieldProblem,
@@ -339,22 +339,7 @@ class JournalService:
             raise ContactConflict(str(exc), allowed=[s.value for s in exc.allowed], field="status") from None
 
     def _check_fields(self, record: ContactRecord) -> None:
-        catalog = self._catalog()
-        problems: list[FieldProblem] = []
-        if record.purpose is not None and record.purpose not in catalog.purposes:
-            problems.append(FieldProblem("purpose", f"unknown purpose {record.purpose!r}"))
-        elif record.sub_purpose is not None and record.sub_purpose not in catalog.levels().get(
-            record.purpose or "", []
-        ):
-            problems.append(
-                FieldProblem("sub_purpose", f"{record.sub_purpose!r} is not a level of {record.purpose}")
-            )
-        if record.purpose_group is not None and record.purpose_group not in catalog.purposes:
-            problems.append(FieldProblem("purpose_group", f"unknown purpose {record.purpose_group!r}"))
-        for field_name in ("responsible_employee_id", "postponed_to"):
-            value = getattr(record, field_name)
-            if value is not None and value not in catalog.employees:
-                problems.append(FieldProblem(field_name, f"no employee {value!r}"))
+        problems = field_problems(record, self._catalog())
         if problems:
             raise InvalidContact(problems)
 

@@ -12,7 +12,7 @@ from cti_daemon.crm.journal_store import ContactRecord
 from cti_daemon.crm.purposes import PurposeCatalog
 from cti_daemon.crm.store import StoreUnavailableError
 from cti_daemon.routing.journal_errors import ContactConflict, InvalidContact
-from cti_daemon.routing.journal_rules import serves_purpose, vehicle_problem
+from cti_daemon.routing.journal_rules import FieldProblem, serves_purpose, vehicle_problem
 
 NOT_IN_PURPOSE = "employee_not_in_purpose"
 
@@ -68,3 +68,23 @@ class JournalGuards:
         problem = vehicle_problem(after.vehicle_id, after.customer_id, {v.id for v in detail.card.vehicles})
         if problem is not None:
             raise InvalidContact([problem])
+
+
+def field_problems(record: ContactRecord, catalog: PurposeCatalog) -> list[FieldProblem]:
+    """What a change would leave the contact naming that the catalog does not know."""
+    problems: list[FieldProblem] = []
+    if record.purpose is not None and record.purpose not in catalog.purposes:
+        problems.append(FieldProblem("purpose", f"unknown purpose {record.purpose!r}"))
+    elif record.sub_purpose is not None and record.sub_purpose not in catalog.levels().get(
+        record.purpose or "", []
+    ):
+        problems.append(
+            FieldProblem("sub_purpose", f"{record.sub_purpose!r} is not a level of {record.purpose}")
+        )
+    if record.purpose_group is not None and record.purpose_group not in catalog.purposes:
+        problems.append(FieldProblem("purpose_group", f"unknown purpose {record.purpose_group!r}"))
+    for field_name in ("responsible_employee_id", "postponed_to"):
+        value = getattr(record, field_name)
+        if value is not None and value not in catalog.employees:
+            problems.append(FieldProblem(field_name, f"no employee {value!r}"))
+    return problems
