@@ -58,8 +58,8 @@ def _key(grouping: Grouping, dialect: str) -> ColumnElement[str]:
     at = Contact.created_at
     if grouping in ("day", "hour"):
         if dialect == "postgresql":
-            pattern = "YYYY-MM-DD" if grouping == "day" else 'YYYY-MM-DD"T"HH24:00'
-            return func.to_char(func.timezone("UTC", at), pattern)
+            # date_trunc groups several times faster than to_char; the key is written out in _text.
+            return func.date_trunc(grouping, func.timezone("UTC", at))
         # SQLAlchemy keeps SQLite's datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text, all in UTC here:
         # cutting the text is several times cheaper than strftime() on every row.
         day = func.substr(at, 1, 10)
@@ -137,12 +137,12 @@ async def call_report(store: Store, start: datetime, end: datetime, grouping: Gr
             for r in (await session.execute(_percentiles(key, Contact.callback_s, called_back, (0.5,)))).all()
         }
     out = []
-    for r in sorted(rows, key=lambda r: str(r.key)):
+    for r in sorted(rows, key=lambda r: _text(r.key, grouping)):
         offered, talk_mean = int(r.offered), r.talk_mean
         p = answer.get(r.key)
         out.append(
             ReportRow(
-                key=str(r.key),
+                key=_text(r.key, grouping),
                 offered=offered,
                 answered=int(r.answered),
                 missed=int(r.missed),
@@ -157,6 +157,12 @@ async def call_report(store: Store, start: datetime, end: datetime, grouping: Gr
             )
         )
     return out
+
+
+def _text(key: Any, grouping: Grouping) -> str:
+    if isinstance(key, datetime):
+        return key.strftime("%Y-%m-%d" if grouping == "day" else "%Y-%m-%dT%H:00")
+    return str(key)
 
 
 def _int(value: Any) -> int | None:
