@@ -19,33 +19,17 @@ from cti_daemon.ami.frames import AmiMessage
 from cti_daemon.ami.link import AmiLink
 from cti_daemon.ami.resync import Resync
 from cti_daemon.ami.tracker import CallTracker
-from cti_daemon.api import accounts as accounts_api
-from cti_daemon.api import calls as calls_api
-from cti_daemon.api import contacts as contacts_api
-from cti_daemon.api import customers as customers_api
 from cti_daemon.api import employees as employees_api
-from cti_daemon.api import health as health_api
-from cti_daemon.api import lines as lines_api
 from cti_daemon.api import lookup as lookup_api
-from cti_daemon.api import metrics as metrics_api
-from cti_daemon.api import originate as originate_api
-from cti_daemon.api import presence as presence_api
-from cti_daemon.api import purposes as purposes_api
-from cti_daemon.api import sessions as sessions_api
-from cti_daemon.api import sources
-from cti_daemon.api import stream as stream_api
-from cti_daemon.api import transfers as transfers_api
 from cti_daemon.api.auth import TokenBook
 from cti_daemon.api.health import Component, HealthProbe
 from cti_daemon.api.metrics import DaemonMetrics, DeliveryFigures
-from cti_daemon.api.routes import Route
 from cti_daemon.api.server import ApiServer, tls_context
 from cti_daemon.api.session_book import SessionBook
 from cti_daemon.api.signin_limits import SignInLimits
-from cti_daemon.api.stream_sources import stream_sources
+from cti_daemon.app_routes import api_routes
 from cti_daemon.config import Config
 from cti_daemon.crm import retention
-from cti_daemon.crm.accounts import list_accounts
 from cti_daemon.crm.cards import CustomerCards
 from cti_daemon.crm.identify import Identifier
 from cti_daemon.crm.identity_cache import IdentityCache
@@ -55,7 +39,6 @@ from cti_daemon.crm.purposes import PurposeCatalog
 from cti_daemon.crm.schema import head as schema_head
 from cti_daemon.crm.search import CustomerSearch
 from cti_daemon.crm.spool import Spool
-from cti_daemon.crm.staff import list_staff
 from cti_daemon.crm.staff_directory import StaffDirectory
 from cti_daemon.crm.store import Store, StoreError, open_store
 from cti_daemon.mqtt.link import MqttLink
@@ -67,7 +50,9 @@ from cti_daemon.readiness import tell_systemd
 from cti_daemon.routing.call_actions import PbxNews
 from cti_daemon.routing.click_to_dial import ClickToDial
 from cti_daemon.routing.contact_json import contact_json
+from cti_daemon.routing.due_postponements import every
 from cti_daemon.routing.journal import JournalService
+from cti_daemon.routing.journal_followers import JournalFollowers
 from cti_daemon.routing.journal_transfers import JournalTransfers
 from cti_daemon.routing.journal_writer import JournalWriter
 from cti_daemon.routing.presence import PresenceBook
@@ -76,14 +61,12 @@ from cti_daemon.routing.ring_contacts import RingContacts
 from cti_daemon.routing.screen_pop import ScreenPopService
 from cti_daemon.routing.transfer_book import TransferBook
 from cti_daemon.routing.transfers import TransferService
-from cti_daemon.routing.visibility import purposes_of
 from cti_daemon.routing.waiting_queue import WaitingQueue
 from cti_daemon.stream.hub import StreamHub
 from cti_daemon.stream.metrics import StreamCollector
 from cti_daemon.supervisor import Supervisor
 from cti_daemon.systemd import Notifier
 from cti_daemon.timefmt import iso, utcnow
-from cti_daemon.web import pages
 
 log = logs.get("cti.app")
 
@@ -195,6 +178,25 @@ class Daemon:
             interval_s=config.routing.queue_reminder_s,
             customer_name=self.journal.customer_name,
         )
+        # What follows a contact after its ring: due postponements, the PBX's times and missed calls,
+        # click to dial's outbound contacts, follow-up calls (journal_followers.py builds them).
+        followers = JournalFollowers.build(
+            store=self.store,
+            journal=journal_store,
+            writer=self.writer,
+            ring=self.ring_contacts,
+            directory=self.directory,
+            rules=rules,
+            out=self.outbound,
+            clock=clock,
+            node_id=node,
+            catalog=lambda: self.catalog,
+            customer_name=self.journal.customer_name,
+            settled=self.pops.idle,
+            followup_max_attempts=config.routing.followup_max_attempts,
+        )
+        self.due_postponements, self.call_facts = followers.due_postponements, followers.call_facts
+        self.outbound_contacts, self.followups = followers.outbound_contacts, followers.followups
         self.presence = PresenceService(PresenceBook(config.routing.custom_statuses), self.outbound, clock)
         self._journal_store = journal_store
         # After every (re)login the tracker is corrected from Asterisk's lists and the corrections published.
@@ -221,6 +223,7 @@ class Daemon:
             observer=self.journal_transfers,
             contact_facts=self.journal_transfers.contact_facts,
             contact_of=self._contact_id_of,
+            presence_of=self._presence_note,
         )
         self.journal_transfers.service = self.transfers
         self.journal.transfer = self.journal_transfers.put_through
@@ -248,71 +251,36 @@ class Daemon:
         self.metrics.watch(self._delivery_figures, self.health)
         self.supervisor = Supervisor(on_restart=lambda name: self.metrics.task_restarts.labels(name).inc())
         self.metrics.registry.register(StreamCollector(self.stream))
-        tokens = TokenBook.load(config.http.tokens_file) if config.http.tokens_file else None
-        sc = config.sessions
         self.sessions = SessionBook(
             self.store,
-            idle_s=sc.idle_s,
-            max_s=sc.max_s,
+            idle_s=config.sessions.idle_s,
+            max_s=config.sessions.max_s,
             limits=SignInLimits(
-                per_login=sc.signin_limit_per_login,
-                per_address=sc.signin_limit_per_address,
-                window_s=sc.signin_window_s,
+                per_login=config.sessions.signin_limit_per_login,
+                per_address=config.sessions.signin_limit_per_address,
+                window_s=config.sessions.signin_window_s,
             ),
             clock=clock,
         )
-        self.api = ApiServer(
-            listen=config.http.listen,
-            routes=self._api_routes(identify),
-            tokens=tokens,
-            max_body_bytes=config.http.max_body_bytes,
+        self.api = self._api_server(identify)
+
+    def _api_server(self, identify: lookup_api.IdentifyFn) -> ApiServer:
+        http = self.config.http
+        return ApiServer(
+            listen=http.listen,
+            routes=api_routes(self, identify),
+            tokens=TokenBook.load(http.tokens_file) if http.tokens_file else None,
+            max_body_bytes=http.max_body_bytes,
             sessions=self.sessions,
-            trusted_proxies=config.http.trusted_proxies,
-            tls=tls_context(config.http.tls_cert, config.http.tls_key),
-            header_timeout_s=config.http.header_timeout_s,
-            body_timeout_s=config.http.body_timeout_s,
+            trusted_proxies=http.trusted_proxies,
+            tls=tls_context(http.tls_cert, http.tls_key),
+            header_timeout_s=http.header_timeout_s,
+            body_timeout_s=http.body_timeout_s,
         )
 
     def reload_tokens(self) -> bool:
         """SIGHUP: re-read http.tokens_file; no call or pop is dropped (ApiServer.reload_tokens)."""
         return self.api.reload_tokens(self.config.http.tokens_file)
-
-    def _api_routes(self, identify: lookup_api.IdentifyFn) -> list[Route]:
-        """Every HTTP feature, one module each; a new endpoint is one more line here."""
-        return [
-            *health_api.routes(self.health),
-            *sessions_api.routes(self.sessions),
-            *accounts_api.routes(lambda: list_accounts(self.store)),
-            *metrics_api.routes(self.metrics, self.health),
-            *lookup_api.routes(identify),
-            *lines_api.routes(lambda: sources.line_views(self.tracker, self.directory)),
-            *calls_api.routes(lambda: sources.call_views(self.tracker, self._contact_id_of)),
-            *employees_api.routes(
-                lambda: list_staff(self.store),
-                lambda ext: sources.line_status(self.tracker, ext),
-                presence=self._presence_of,
-                load=self._journal_store.load_by_employee,
-            ),
-            *customers_api.routes(self.search, self.cards),
-            *contacts_api.routes(self.journal, purposes_of=lambda e: purposes_of(self.catalog, e)),
-            *purposes_api.routes(lambda: self.catalog),
-            *transfers_api.routes(self.transfers),
-            *originate_api.routes(
-                self.click_to_dial, owner_of=self.directory.employee_at, journal=self.journal
-            ),
-            *pages.routes(),
-            *presence_api.routes(
-                statuses=lambda: self.presence.book.statuses,
-                everyone=self.presence.book.all,
-                set_presence=self.presence.set,
-            ),
-            *stream_api.routes(
-                self.stream,
-                stream_sources(
-                    tracker=self.tracker, directory=self.directory, journal=self.journal, store=self.store
-                ),
-            ),
-        ]
 
     def _presence_of(self, employee_id: str) -> employees_api.PresenceView | None:
         seen = self.presence.book.get(employee_id)
@@ -331,6 +299,10 @@ class Daemon:
     async def _customer_name(self, customer_id: str) -> str | None:
         found = await self.cards.card(customer_id)
         return found.card.name if found is not None else None
+
+    def _presence_note(self, employee_id: str) -> tuple[str, str] | None:
+        seen = self.presence.book.get(employee_id)
+        return (seen.status, seen.note) if seen is not None else None
 
     def _reception_staff(self) -> list[str]:
         found = (self.directory.employee_at(ext) for ext in self.config.routing.reception_extensions)
@@ -365,12 +337,16 @@ class Daemon:
     # --- wiring --------------------------------------------------------------------------------------
     def _on_ami_event(self, msg: AmiMessage) -> None:
         self.metrics.ami_events.inc()
+        self.call_facts.on_ami(msg)
+        self.outbound_contacts.on_ami(msg)
         events = self.tracker.handle(msg)
         if events:
             self._on_call_events(events)
 
     def _on_call_events(self, events: Iterable[CallEvent]) -> None:
         events = list(events)
+        self.call_facts.observe(events)  # first: the ring's contact is still known when a call ends
+        self.outbound_contacts.observe(events)
         self.pops.submit(events)
         self.transfers.observe(events)
         self.pbx_news.tick()
@@ -408,6 +384,10 @@ class Daemon:
                 self.supervisor.start(
                     "journal-retention", lambda: retention.run_daily(self.store, days, self.clock)
                 )
+            due_s = self.config.routing.due_check_s
+            postponements, followups = self.due_postponements.tick, self.followups.tick
+            self.supervisor.start("due-postponements", lambda: every(due_s, postponements, "postponements"))
+            self.supervisor.start("due-followups", lambda: every(due_s, followups, "followups"))
         except BaseException:
             await self._stack.aclose()
             raise
@@ -426,6 +406,8 @@ class Daemon:
             await asyncio.wait_for(self.pops.idle(), 2.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.ring_contacts.idle(), 2.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.call_facts.idle(), 2.0)
         await self._stack.aclose()
         log.info("daemon.stopped")
 

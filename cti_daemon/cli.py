@@ -68,19 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser(
         "import",
-        help="load customers, documents, employees or the purposes' second level from a CSV file",
+        help="load customers, documents, employees, the purposes' second level or follow-up calls from CSV",
         description="Columns, in any order (extra ones ignored): "
         "customers: customer_id,name,kind,tax_id,phones,vin,plate,model,year,crm_service,crm_sales,crm_parts "
         "(phones separated by ';', one row per vehicle); "
         "documents: document_id,customer_id,kind,number,status,purpose,owner_employee_id,opened_at,vin; "
         "employees: id,name,login,extension,devices,purposes; "
         "purposes: purpose,code,name,position,active (the second level of a contact's purpose; the file is "
-        "the truth for each purpose it lists: the ones it leaves out are deactivated). "
+        "the truth for each purpose it lists: the ones it leaves out are deactivated); "
+        "followups: phone,reason,due_at,customer_id,employee_id,purpose,id (calls to make; employee_id or "
+        "purpose says who; a row whose id is in the store updates it). "
         "Re-importing updates, never duplicates. "
         "Exit 0: every row taken; 1: some rows refused (listed on stderr with their lines), the import "
         "stopped part-way, or no database; 2: unusable file or header.",
     )
-    imp.add_argument("kind", choices=["customers", "documents", "employees", "purposes"])
+    imp.add_argument("kind", choices=["customers", "documents", "employees", "purposes", "followups"])
     imp.add_argument("file", type=Path, help="the CSV file (UTF-8 or Windows-1251, comma-separated)")
     imp.add_argument("--config", type=Path)
     imp.add_argument(

@@ -93,6 +93,11 @@ class PhoneConfig:
 class RoutingConfig:
     reception_extensions: list[str] = field(default_factory=lambda: ["100"])
     queue_reminder_s: int = 300
+    # How often the store is asked for postponements and follow-ups come due (each is sent once, by the
+    # first node to claim it).
+    due_check_s: float = 5.0
+    # Attempts (no answer, busy) after which a follow-up call ends unreachable.
+    followup_max_attempts: int = 3
     attended_transfer_context: str = "internal"
     # Presence statuses agents may choose besides available, busy and away.
     custom_statuses: list[str] = field(default_factory=list)
@@ -398,6 +403,10 @@ def _validate_phone(config: Config, source: str) -> list[Problem]:
 def _validate_routing(routing: RoutingConfig, bad: Callable[[str, str], None]) -> None:
     if not routing.reception_extensions:
         bad("routing.reception_extensions", "must list at least one extension")
+    if not 1 <= routing.followup_max_attempts <= 100:
+        bad("routing.followup_max_attempts", "must be from 1 to 100")
+    if not 0 < routing.due_check_s <= 3600:
+        bad("routing.due_check_s", "must be more than 0 and at most 3600 seconds")
     if routing.queue_reminder_s < 1:
         bad("routing.queue_reminder_s", "must be at least 1 second")
     if not 0 < routing.transfer_confirm_s <= 120:

@@ -27,6 +27,8 @@ _REGISTER = {
     "call_id",
     "transfer",
     "queued",
+    "override",
+    "confirm",
 }
 _PATCH = {
     "purpose",
@@ -41,6 +43,7 @@ _PATCH = {
     "description",
     "status",
     "version",
+    "override",
 }
 _LENGTHS = {
     "description": _LONG,
@@ -126,6 +129,8 @@ def registration(body: dict[str, Any]) -> Registration:
         caller_note=caller.get("note"),
         transfer=_flag(body, "transfer"),
         queued=_flag(body, "queued"),
+        override=_flag(body, "override"),
+        confirm=_flag(body, "confirm"),
         **values,
     )
 
@@ -158,7 +163,7 @@ def change(body: dict[str, Any]) -> Change:
     version = body.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
         raise bad_request("version must be a positive integer", field="version")
-    return Change(values, status, version)
+    return Change(values, status, version, override=_flag(body, "override"))
 
 
 def moment(value: Any, key: str) -> datetime:

@@ -59,6 +59,8 @@ REGISTER = {
         "call_id": {"type": ["string", "null"], "maxLength": 64},
         "transfer": {"type": "boolean"},
         "queued": {"type": "boolean"},
+        "override": {"type": "boolean"},
+        "confirm": {"type": "boolean"},
     },
 }
 PATCH = {
@@ -69,7 +71,7 @@ PATCH = {
         **{
             k: v
             for k, v in REGISTER["properties"].items()  # type: ignore[attr-defined]
-            if k not in ("type", "call_id", "transfer", "queued")
+            if k not in ("type", "call_id", "transfer", "queued", "confirm")
         },
         "purpose_group": {"type": ["string", "null"], "maxLength": 24},
         "status": {"enum": ["assigned", "in_progress"]},
@@ -101,7 +103,7 @@ def _fail(exc: JournalError) -> ApiError:
         return not_found(str(exc), field=exc.field)
     if isinstance(exc, ContactConflict):
         extra = {"allowed": exc.allowed} if exc.allowed is not None else None
-        code = "transition_not_allowed" if exc.allowed is not None else "changed_meanwhile"
+        code = exc.code or ("transition_not_allowed" if exc.allowed is not None else "changed_meanwhile")
         return ApiError(409, code, str(exc), field=exc.field, extra=extra)
     if isinstance(exc, JournalUnavailable):
         return ApiError(503, "store_unavailable", str(exc))
@@ -139,6 +141,8 @@ class _Handlers:
     async def register(self, request: web.Request) -> web.Response:
         require(request, Role.RECEPTION)
         reg = read.registration(await json_body(request))
+        if reg.override:
+            require(request, Role.ADMIN)  # giving a contact outside its purpose's group is the admin's
         actor = request[ACTOR]
         saved = await _run(self._journal.register(reg, actor))
         body = contact_json(saved.record, durable=saved.durable)
@@ -150,7 +154,7 @@ class _Handlers:
             and self._journal.transfer
         ):
             body["transfer"] = await _transfer(
-                self._journal.transfer, reg.call_id, reg.responsible_employee_id, actor
+                self._journal.transfer, reg.call_id, reg.responsible_employee_id, actor, reg.confirm
             )
         status = 202 if not saved.durable else 201 if saved.created else 200
         return ok(body, status=status)
@@ -192,6 +196,8 @@ class _Handlers:
         may_only_take(request, body)
         await self._theirs_only(request, contact_id)
         change = read.change(body)
+        if change.override:
+            require(request, Role.ADMIN)
         return ok(contact_json(await _run(self._journal.change(contact_id, change, request[ACTOR]))))
 
     async def note(self, request: web.Request) -> web.Response:
@@ -399,8 +405,12 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
 
 
 async def _transfer(
-    start: Callable[[str, str, str], Awaitable[dict[str, Any]]], call_id: str, employee_id: str, actor: str
+    start: Callable[[str, str, str, bool], Awaitable[dict[str, Any]]],
+    call_id: str,
+    employee_id: str,
+    actor: str,
+    confirm: bool,
 ) -> dict[str, Any]:
     """Seed 003's "Transfer" button: the contact is saved; the call is then put through. A failed transfer
     does not undo the registration: the answer says what happened to the call."""
-    return await start(call_id, employee_id, actor)
+    return await start(call_id, employee_id, actor, confirm)

@@ -1,13 +1,8 @@
-"""POST /api/v1/calls/originate — click to dial: `{"from_extension","to_number"}`, optionally `contact_id`.
+"""POST /api/v1/calls/originate — click to dial: `{"from_extension","to_number"}`.
 
 The employee's phone rings first; the answer (201) comes when it rings, with the new call's id; it is
 202 with status "starting" when the PBX has not reported the ringing within the confirmation time (follow
 the id on `cti/calls/{call_id}`). 409 when the phone is offline, busy or refused the call.
-
-`contact_id` (CONTRACT, "Added in turn 2"): the contact this call answers (a missed caller called back).
-The contact must exist (404 before anything is dialled); once the phone rings, the contact gets a note
-"called back: call {call_id} from {extension}" (so its history links the two), and the answer repeats
-`contact_id`.
 """
 
 from __future__ import annotations
@@ -18,10 +13,11 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from cti_daemon.api.access import limited_to_own, not_yours
-from cti_daemon.api.contacts import journal_call
-from cti_daemon.api.errors import bad_request
+from cti_daemon.api.errors import ApiError, bad_request, not_found
 from cti_daemon.api.routes import ACTOR, Route, json_body, ok
 from cti_daemon.api.transfers import api_error
+from cti_daemon.crm.journal_store import ContactRecord
+from cti_daemon.crm.store import StoreUnavailableError
 from cti_daemon.routing.call_actions import CallActionError
 from cti_daemon.routing.click_to_dial import Dialled
 
@@ -32,12 +28,20 @@ class Dialler(Protocol):
     async def dial(self, from_extension: str, to_number: str, actor: str) -> Dialled: ...
 
 
-class CallbackJournal(Protocol):
-    """The journal's part in a call back: the answered contact exists, and gets the link as a note."""
+class OutboundJournal(Protocol):
+    """routing/outbound_contacts.py: the click to dial's contact in the journal."""
 
-    async def get(self, contact_id: str) -> Any: ...
+    async def answered_contact(self, contact_id: str) -> ContactRecord | None: ...
 
-    async def note(self, contact_id: str, text: str, actor: str) -> Any: ...
+    async def register(
+        self,
+        *,
+        call_id: str,
+        to_number: str,
+        employee_id: str | None,
+        answers: ContactRecord | None,
+        actor: str,
+    ) -> ContactRecord: ...
 
 
 DIALLED: dict[str, Any] = {
@@ -49,7 +53,8 @@ DIALLED: dict[str, Any] = {
         "employee_id": {"type": ["string", "null"]},
         "to_number": {"type": "string"},
         "status": {"enum": ["starting", "ringing", "answered"]},
-        "contact_id": {"type": "string"},
+        "contact_id": {"type": ["string", "null"], "description": "the outbound contact in the journal"},
+        "answers_contact_id": {"type": ["string", "null"]},
     },
 }
 
@@ -87,36 +92,46 @@ def _text(body: dict[str, Any], name: str, limit: int) -> str:
 def routes(
     dialler: Dialler,
     owner_of: Callable[[str], str | None] = lambda _ext: None,
-    journal: CallbackJournal | None = None,
+    journal: OutboundJournal | None = None,
 ) -> list[Route]:
-    """`owner_of`: extension -> the employee whose phone it is (a signed-in employee dials from theirs);
-    `journal`: where `contact_id` is checked and linked (without one, contact_id is refused)."""
+    """`owner_of`: extension -> the employee whose phone it is (a signed-in employee dials from theirs)."""
 
     async def originate(request: web.Request) -> web.Response:
         body = await json_body(request)
         for name in body:
             if name not in _FIELDS:
                 raise bad_request(
-                    f"unknown field {name!r}: send from_extension, to_number (and contact_id)", field=name
+                    f"unknown field {name!r}: send from_extension, to_number and contact_id", field=name
                 )
         from_extension, to_number = _text(body, "from_extension", 32), _text(body, "to_number", 40)
-        contact_id = _text(body, "contact_id", 64) if "contact_id" in body else None
+        answers_id = _text(body, "contact_id", 64) if body.get("contact_id") is not None else None
         own = limited_to_own(request)
         if own is not None and owner_of(from_extension) != own.employee_id:
             raise not_yours(own, f"the phone at {from_extension}")
-        if contact_id is not None:
-            if journal is None:
-                raise bad_request("this daemon cannot link a call to a contact", field="contact_id")
-            await journal_call(journal.get(contact_id))  # 404 before the phone rings
+        answers = None
+        if answers_id is not None and journal is not None:
+            try:
+                answers = await journal.answered_contact(answers_id)
+            except StoreUnavailableError as exc:
+                raise ApiError(
+                    503, "store_unavailable", f"the journal's store is unavailable ({exc})"
+                ) from None
+            if answers is None:
+                raise not_found(f"no contact {answers_id}", field="contact_id")
         try:
             dialled = await dialler.dial(from_extension, to_number, request[ACTOR])
         except CallActionError as exc:
             raise api_error(exc) from None
         answer = as_json(dialled)
-        if contact_id is not None and journal is not None:
-            text = f"called back: call {dialled.call_id} from {from_extension} to {dialled.to_number}"
-            await journal_call(journal.note(contact_id, text, request[ACTOR]))
-            answer["contact_id"] = contact_id
+        if journal is not None:
+            record = await journal.register(
+                call_id=dialled.call_id,
+                to_number=dialled.to_number,
+                employee_id=dialled.employee_id,
+                answers=answers,
+                actor=request[ACTOR],
+            )
+            answer |= {"contact_id": record.id, "answers_contact_id": record.answers_contact_id}
         return ok(answer, status=202 if dialled.status == "starting" else 201)
 
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

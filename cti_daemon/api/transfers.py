@@ -28,7 +28,7 @@ STATUS: dict[Refusal, int] = {
     "unavailable": 503,
     "pbx_timeout": 504,
 }
-_FIELDS = ("to_employee", "to_extension", "mode")
+_FIELDS = ("to_employee", "to_extension", "mode", "confirm")
 
 
 class Transfers(Protocol):
@@ -44,7 +44,7 @@ class Transfers(Protocol):
 
 
 def api_error(exc: CallActionError) -> ApiError:
-    return ApiError(STATUS[exc.kind], exc.code, exc.message, field=exc.field)
+    return ApiError(STATUS[exc.kind], exc.code, exc.message, field=exc.field, extra=exc.extra)
 
 
 TRANSFER: dict[str, Any] = {
@@ -83,6 +83,7 @@ BODY: dict[str, Any] = {
         "to_employee": {"type": "string", "minLength": 1, "maxLength": 64},
         "to_extension": {"type": "string", "minLength": 1, "maxLength": 32},
         "mode": {"enum": ["blind", "attended"], "default": "blind"},
+        "confirm": {"type": "boolean", "default": False},
     },
     "additionalProperties": False,
 }
@@ -121,11 +122,15 @@ def parse_request(call_id: str, body: dict[str, Any]) -> TransferRequest:
     mode = body.get("mode", "blind")
     if mode not in ("blind", "attended"):
         raise bad_request('mode must be "blind" (the default) or "attended"', field="mode")
+    confirm = body.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise bad_request("confirm must be true or false", field="confirm")
     return TransferRequest(
         call_id,
         value if target == "to_employee" else None,
         value if target == "to_extension" else None,
         "attended" if mode == "attended" else "blind",
+        confirm,
     )
 
 

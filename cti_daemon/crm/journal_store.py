@@ -70,6 +70,21 @@ class ContactRecord:
     queued_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
+    # The call's facts from the PBX (issue 14): see crm/models.py Contact.
+    direction: str = "inbound"
+    outcome: str | None = None
+    rang_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    answered_by: str | None = None
+    answer_s: int | None = None
+    talk_s: int | None = None
+    wait_s: int | None = None
+    answers_contact_id: str | None = None
+    callback_at: datetime | None = None
+    callback_kind: str | None = None
+    callback_contact_id: str | None = None
+    callback_s: int | None = None
     notes: tuple[NoteRecord, ...] = ()
     events: tuple[EventRecord, ...] = ()
 

@@ -218,6 +218,8 @@ class Contact(Base):
         Index("ix_contacts_status_created", "status", "created_at"),
         Index("ix_contacts_purpose_created", "purpose", "created_at"),
         Index("ix_contacts_responsible_status", "responsible_employee_id", "status"),
+        Index("ix_contacts_status_postponed", "status", "postponed_until"),
+        Index("ix_contacts_outcome_number", "outcome", "caller_e164"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
@@ -255,6 +257,25 @@ class Contact(Base):
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The call's facts from the PBX (migration 0005), set when the call ends; never edited by people.
+    direction: Mapped[str] = mapped_column(String(8), default="inbound", server_default="inbound")
+    # Inbound: answered, missed, abandoned (gave up in a queue). Outbound: reached, no_answer, busy, failed.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    rang_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by: Mapped[str | None] = mapped_column(String(64))  # employee id, else the extension
+    answer_s: Mapped[int | None] = mapped_column(Integer)  # rang -> answered
+    talk_s: Mapped[int | None] = mapped_column(Integer)  # answered -> ended
+    wait_s: Mapped[int | None] = mapped_column(Integer)  # rang (or queued) -> gave up, for a missed call
+    answers_contact_id: Mapped[str | None] = mapped_column(
+        String(36), index=True
+    )  # an outbound's missed call
+    # A missed call's callback entry closes: 'answered' (the caller got through later) or 'callback'.
+    callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    callback_kind: Mapped[str | None] = mapped_column(String(16))
+    callback_contact_id: Mapped[str | None] = mapped_column(String(36))
+    callback_s: Mapped[int | None] = mapped_column(Integer)  # the missed call's end -> the callback
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's form
 
@@ -297,3 +318,39 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class FollowUp(Base):
+    """A call to make (seed 000): after a repair order, a service due... (migration 0005)."""
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_status_due", "status", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    phone: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    employee_id: Mapped[str | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="SET NULL"), index=True
+    )
+    purpose_group: Mapped[str | None] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | declined | ...
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    notified_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the due told
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FollowUpAttempt(Base):
+    __tablename__ = "followup_attempts"
+    __table_args__ = (Index("ix_followup_attempts_followup_at", "followup_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)
+    followup_id: Mapped[str] = mapped_column(ForeignKey("followups.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

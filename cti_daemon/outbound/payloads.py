@@ -12,7 +12,9 @@ from cti_daemon.timefmt import iso
 
 VERSION = 1
 
-NotifyKind = Literal["assigned", "purpose_group", "queue_reminder", "transfer"]
+NotifyKind = Literal[
+    "assigned", "purpose_group", "queue_reminder", "transfer", "postponed_due", "followup_due"
+]
 ClientState = Literal["online", "offline"]
 
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from cti_daemon.ami.call_events import LineStatus
 from cti_daemon.ami.calls import CallView, LineView
@@ -35,12 +35,21 @@ class CallActionError(Exception):
     """A transfer or a click to dial that cannot be done (or did not happen): what, a stable code, a
     message for people, and the request field it is about."""
 
-    def __init__(self, kind: Refusal, code: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: Refusal,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.code = code
         self.message = message
         self.field = field
+        self.extra = extra
 
 
 class CallViews(Protocol):

@@ -45,6 +45,23 @@ def contact_json(c: ContactRecord, *, durable: bool = True) -> dict[str, Any]:
         "queued_at": iso(c.queued_at),
         "updated_at": iso(c.updated_at),
         "version": c.version,
+        "direction": c.direction,
+        "answers_contact_id": c.answers_contact_id,
+        "call": {
+            "outcome": c.outcome,
+            "rang_at": iso(c.rang_at),
+            "answered_at": iso(c.answered_at),
+            "ended_at": iso(c.ended_at),
+            "answered_by": c.answered_by,
+            "answer_s": c.answer_s,
+            "talk_s": c.talk_s,
+            "wait_s": c.wait_s,
+        },
+        "callback": (
+            {"at": iso(c.callback_at), "kind": c.callback_kind, "contact_id": c.callback_contact_id}
+            if c.callback_at
+            else None
+        ),
         "notes": [{"id": n.id, "author": n.author, "at": iso(n.at), "text": n.text} for n in c.notes],
         "history": [{"at": iso(e.at), "actor": e.actor, "kind": e.kind, "data": e.data} for e in c.events],
     }

@@ -34,6 +34,7 @@ from cti_daemon.routing.journal_errors import (
     InvalidContact,
     JournalUnavailable,
 )
+from cti_daemon.routing.journal_guards import JournalGuards, field_problems
 from cti_daemon.routing.journal_rules import (
     ContactStatus,
     FieldProblem,
@@ -43,6 +44,7 @@ from cti_daemon.routing.journal_rules import (
     check_transition,
     choose_purpose,
     initial_status,
+    until_problem,
     validate,
 )
 from cti_daemon.routing.journal_writer import JournalWriter
@@ -68,9 +70,11 @@ class Change:
     values: dict[str, Any]
     status: ContactStatus | None = None
     version: int | None = None
+    override: bool = False  # an admin gives it outside the purpose's group (journal_guards)
 
 
-TransferStarter = Callable[[str, str, str], Awaitable[dict[str, Any]]]  # (call_id, employee_id, actor)
+# (call_id, employee_id, actor, confirm: put through to a busy or away employee anyway)
+TransferStarter = Callable[[str, str, str, bool], Awaitable[dict[str, Any]]]
 
 
 class JournalService:
@@ -97,6 +101,7 @@ class JournalService:
         self._clock = clock
         self._node = node_id
         self._reception_staff = reception_staff
+        self._guards = JournalGuards(catalog=catalog, cards=cards)
         self.transfer: TransferStarter | None = None  # set by the composition root when transfers exist
 
     # --- reading -------------------------------------------------------------------------------------
@@ -164,10 +169,10 @@ class JournalService:
             call_id=reg.call_id,
             node_id=self._node,
             queued_at=now if reg.queued else None,
-            events=(
-                EventRecord(uuid7(), now, actor, "registered", {"via": "http", "transfer": reg.transfer}),
-            ),
         )
+        extra = await self._guards.check(None, record, override=reg.override)
+        data = {"via": "http", "transfer": reg.transfer, **extra}
+        record = replace(record, events=(EventRecord(uuid7(), now, actor, "registered", data),))
         try:
             durable = await self._writer.create(record)
         except ContactReferenceError as exc:
@@ -211,7 +216,8 @@ class JournalService:
             values["purpose_auto"] = False
         values.pop("type", None)  # a ring made it a call; the type of a contact is set once
         status = ContactStatus.ASSIGNED if reg.responsible_employee_id else None
-        record = await self.change(existing.id, Change(values, status), actor, kind="completed")
+        change = Change(values, status, override=reg.override)
+        record = await self.change(existing.id, change, actor, kind="completed")
         return Saved(record, durable=True, created=False)
 
     async def _open_documents(self, reg: Registration) -> list[OpenDocument]:
@@ -263,7 +269,8 @@ class JournalService:
                 values["queued_at"] = None  # a waiting visitor leaves the queue once somebody takes them
         merged = replace(current, **values)
         self._check_fields(merged)
-        return await self._save(current, values, actor, kind)
+        extra = await self._guards.check(current, merged, override=change.override)
+        return await self._save(current, values, actor, kind, extra)
 
     async def note(self, contact_id: str, text: str, actor: str) -> tuple[NoteRecord, bool]:
         note = NoteRecord(uuid7(), actor, self._clock(), text)
@@ -294,6 +301,9 @@ class JournalService:
     ) -> ContactRecord:
         current = await self.get(contact_id)
         self._check(current, ContactStatus.POSTPONED)
+        late = until_problem(until, self._clock())
+        if late is not None:
+            raise InvalidContact([late])
         values: dict[str, Any] = {
             "status": ContactStatus.POSTPONED.value,
             "postponed_until": until,
@@ -337,27 +347,17 @@ class JournalService:
             raise ContactConflict(str(exc), allowed=[s.value for s in exc.allowed], field="status") from None
 
     def _check_fields(self, record: ContactRecord) -> None:
-        catalog = self._catalog()
-        problems: list[FieldProblem] = []
-        if record.purpose is not None and record.purpose not in catalog.purposes:
-            problems.append(FieldProblem("purpose", f"unknown purpose {record.purpose!r}"))
-        elif record.sub_purpose is not None and record.sub_purpose not in catalog.levels().get(
-            record.purpose or "", []
-        ):
-            problems.append(
-                FieldProblem("sub_purpose", f"{record.sub_purpose!r} is not a level of {record.purpose}")
-            )
-        if record.purpose_group is not None and record.purpose_group not in catalog.purposes:
-            problems.append(FieldProblem("purpose_group", f"unknown purpose {record.purpose_group!r}"))
-        for field_name in ("responsible_employee_id", "postponed_to"):
-            value = getattr(record, field_name)
-            if value is not None and value not in catalog.employees:
-                problems.append(FieldProblem(field_name, f"no employee {value!r}"))
+        problems = field_problems(record, self._catalog())
         if problems:
             raise InvalidContact(problems)
 
     async def _save(
-        self, current: ContactRecord, values: dict[str, Any], actor: str, kind: str
+        self,
+        current: ContactRecord,
+        values: dict[str, Any],
+        actor: str,
+        kind: str,
+        extra: dict[str, Any] | None = None,
     ) -> ContactRecord:
         now = self._clock()
         values["updated_at"] = now
@@ -368,7 +368,7 @@ class JournalService:
         shown = {
             k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items() if k != "updated_at"
         }
-        event = EventRecord(uuid7(), now, actor, kind, shown)
+        event = EventRecord(uuid7(), now, actor, kind, shown | (extra or {}))
         try:
             record = await self._journal.update(
                 current.id, values, expected_version=current.version, event=event

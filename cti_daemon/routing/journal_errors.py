@@ -24,9 +24,17 @@ class ContactMissing(JournalError):  # noqa: N818 - 404
 
 
 class ContactConflict(JournalError):  # noqa: N818 - 409: a transition not allowed, or changed meanwhile
-    def __init__(self, message: str, *, allowed: list[str] | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        allowed: list[str] | None = None,
+        field: str | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message, field=field)
         self.allowed = allowed
+        self.code = code
 
 
 class JournalUnavailable(JournalError):  # noqa: N818 - 503: the store is away and this cannot wait

@@ -3,8 +3,9 @@ from, which status may follow which. Pure: plain data in, plain data (or a typed
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -105,6 +106,8 @@ class Registration:
     call_id: str | None = None
     transfer: bool = False
     queued: bool = False  # a visit waiting in the queue
+    override: bool = False  # an admin gives the contact to someone outside its purpose's group
+    confirm: bool = False  # put through even though the employee's presence is busy or away
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +185,24 @@ def status_after_reassignment(current: ContactStatus) -> ContactStatus:
     """Giving a contact to someone (else) makes it assigned, from any open status."""
     check_transition(current, ContactStatus.ASSIGNED)
     return ContactStatus.ASSIGNED
+
+
+def serves_purpose(employee_id: str, purpose: str | None, members: Collection[str]) -> bool:
+    """Whether an employee may be responsible for a contact of this purpose: they are of its group. No
+    purpose yet, or a purpose nobody is in (the catalog before the store answers), binds nobody."""
+    return not purpose or not members or employee_id in members
+
+
+def vehicle_problem(
+    vehicle_id: str | None, customer_id: str | None, owned: Collection[str]
+) -> FieldProblem | None:
+    """A contact's vehicle must be one of its customer's (`owned`: the customer's vehicle ids)."""
+    if vehicle_id is None or customer_id is None or vehicle_id in owned:
+        return None
+    return FieldProblem("vehicle_id", f"vehicle {vehicle_id} does not belong to customer {customer_id}")
+
+
+def until_problem(until: datetime, now: datetime) -> FieldProblem | None:
+    if until < now:
+        return FieldProblem("until", f"until {until.isoformat()} is in the past (now {now.isoformat()})")
+    return None

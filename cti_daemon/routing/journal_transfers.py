@@ -72,7 +72,9 @@ class JournalTransfers:
                 # The call is with them now: so is the contact (their pop already carries it).
                 await self._journal.change(
                     record.id,
-                    Change({"responsible_employee_id": transfer.to_employee_id}),
+                    # What the PBX did, not a choice: recorded even outside the purpose's group
+                    # (the history then says so, as an override).
+                    Change({"responsible_employee_id": transfer.to_employee_id}, override=True),
                     who,
                     kind="transferred",
                 )
@@ -95,14 +97,18 @@ class JournalTransfers:
             return None
         return facts(record, await self._journal.customer_name(record))
 
-    async def put_through(self, call_id: str, employee_id: str, actor: str) -> dict[str, Any]:
+    async def put_through(
+        self, call_id: str, employee_id: str, actor: str, confirm: bool = False
+    ) -> dict[str, Any]:
         """The registration's `transfer: true`: a blind transfer of the call to the responsible employee."""
         if self.service is None:
             return {"error": {"code": "no_transfers", "message": "transfers are not available"}}
         try:
-            transfer = await self.service.start(TransferRequest(call_id, employee_id, None, "blind"), actor)
+            transfer = await self.service.start(
+                TransferRequest(call_id, employee_id, None, "blind", confirm), actor
+            )
         except CallActionError as exc:
-            return {"error": {"code": exc.code, "message": str(exc), "field": exc.field}}
+            return {"error": {"code": exc.code, "message": str(exc), "field": exc.field, **(exc.extra or {})}}
         return {
             "id": transfer.id,
             "status": str(transfer.status),

@@ -366,7 +366,18 @@ def _system_note(record: ContactRecord, reason: str) -> NoteRecord:
     )
 
 
-_DATES = {"created_at", "finalized_at", "postponed_until", "queued_at", "updated_at", "at"}
+_DATES = {
+    "created_at",
+    "finalized_at",
+    "postponed_until",
+    "queued_at",
+    "updated_at",
+    "at",
+    "rang_at",
+    "answered_at",
+    "ended_at",
+    "callback_at",
+}
 
 
 def _to_json(value: Any) -> dict[str, Any]:

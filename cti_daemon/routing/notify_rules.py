@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-NoticeKind = Literal["assigned", "purpose_group", "queue_reminder", "transfer"]
+NoticeKind = Literal[
+    "assigned", "purpose_group", "queue_reminder", "transfer", "postponed_due", "followup_due"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,15 @@ def on_assignment(contact: ContactFacts, purpose_members: Sequence[str]) -> list
     return [
         Notice(e, "purpose_group", contact.id, f"For your group: {_about(contact)}") for e in purpose_members
     ]
+
+
+def postponed_due(contact: ContactFacts, purpose_members: Sequence[str], reason: str | None) -> list[Notice]:
+    """A postponement came due: back to whom it was postponed to, else to the group it went to."""
+    why = f" (postponed: {reason})" if reason else ""
+    text = f"Due now{why}: {_about(contact)}"
+    if contact.responsible_employee_id:
+        return [Notice(contact.responsible_employee_id, "postponed_due", contact.id, text)]
+    return [Notice(e, "postponed_due", contact.id, text) for e in purpose_members]
 
 
 def queue_reminders(

@@ -18,6 +18,7 @@ class TransferRequest:
     to_employee: str | None  # exactly one of to_employee and to_extension
     to_extension: str | None
     mode: Mode = "blind"
+    confirm: bool = False  # put through even though the employee's presence is busy or away
 
 
 def resolve_target(
@@ -90,6 +91,29 @@ def check_target(line: LineState, mode: Mode, field: str) -> None:
             f"caller back if {target} does not answer)",
             field=field,
         )
+
+
+UNREACHABLE_PRESENCE = frozenset({"busy", "away"})
+
+
+def check_presence(
+    employee_id: str | None, presence: tuple[str, str] | None, confirm: bool, field: str
+) -> None:
+    """An employee who said they are busy or away (with a note) is asked for only when reception confirms:
+    the answer carries the note so the desk can decide (seed 003)."""
+    if employee_id is None or presence is None or confirm:
+        return
+    status, note = presence
+    if status not in UNREACHABLE_PRESENCE:
+        return
+    said = f": {note!r}" if note else ""
+    raise CallActionError(
+        "conflict",
+        "presence_busy",
+        f'employee {employee_id} is {status}{said}; send "confirm": true to put the call through anyway',
+        field=field,
+        extra={"presence": status, "note": note},
+    )
 
 
 def in_progress(existing: Transfer) -> CallActionError:

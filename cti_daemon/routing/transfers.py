@@ -46,6 +46,7 @@ from cti_daemon.routing.transfer_book import (
 from cti_daemon.routing.transfer_checks import (
     TransferRequest,
     check_call,
+    check_presence,
     check_target,
     in_progress,
     resolve_target,
@@ -75,8 +76,11 @@ class TransferService:
         observer: TransferObserver | None = None,
         contact_facts: ContactFactsFn | None = None,
         contact_of: Callable[[str], str | None] | None = None,
+        presence_of: Callable[[str], tuple[str, str] | None] = lambda _employee: None,
     ) -> None:
-        """`contact_of(call_id)`: the journal's contact of the call, named by each transfer of it."""
+        """`contact_of(call_id)`: the journal's contact of the call, named by each transfer of it;
+        `presence_of(employee_id)`: the target's presence and note (busy with a note asks to confirm)."""
+        self._presence_of = presence_of
         self._link = link
         self._views = views
         self._directory = directory
@@ -114,6 +118,8 @@ class TransferService:
         """Checks, then the action; returns once the target rings. Raises CallActionError."""
         field = "to_employee" if request.to_employee is not None else "to_extension"
         target, employee_id = resolve_target(request, field, self._directory, self._views)
+        presence = self._presence_of(employee_id) if employee_id else None
+        check_presence(employee_id, presence, request.confirm, field)
         self._pbx_reachable()
         view = self._views.call_view(request.call_id)
         if view is None:

@@ -131,7 +131,7 @@ def _devices_of(tracker: CallTracker, extension: str) -> dict[str, LineStatus]:
     return dict(line.devices) if line is not None else {}
 
 
-async def test_given_a_missed_contact_when_called_back_with_its_id_then_the_contact_notes_the_new_call(
+async def test_given_a_missed_contact_when_called_back_with_its_id_then_the_new_outbound_contact_answers_it(
     pbx_api: Api, sim: Sim
 ) -> None:
     status, missed = await pbx_api.send(
@@ -145,11 +145,12 @@ async def test_given_a_missed_contact_when_called_back_with_its_id_then_the_cont
     body = {"from_extension": "100", "to_number": "+79161234567", "contact_id": missed["id"]}
     status, dialled = await pbx_api.post(ORIGINATE, json=body)
     assert status in (201, 202), dialled
-    assert dialled["contact_id"] == missed["id"] and dialled["from_extension"] == "100"
-    _, after = await pbx_api.get(f"/api/v1/contacts/{missed['id']}")
-    (note,) = after["notes"]
-    assert note["text"] == f"called back: call {dialled['call_id']} from 100 to +79161234567"
-    assert note["author"] == pbx_api.actor
+    assert dialled["answers_contact_id"] == missed["id"] and dialled["from_extension"] == "100"
+    assert dialled["contact_id"] != missed["id"]
+    status, outbound = await pbx_api.get(f"/api/v1/contacts/{dialled['contact_id']}")
+    assert status == 200, outbound
+    assert outbound["direction"] == "outbound" and outbound["answers_contact_id"] == missed["id"]
+    assert outbound["call_id"] == dialled["call_id"] and outbound["created_by"] == pbx_api.actor
 
 
 async def test_given_an_unknown_contact_id_then_404_and_nothing_is_dialled(pbx_api: Api, sim: Sim) -> None:

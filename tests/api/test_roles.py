@@ -70,9 +70,13 @@ async def contacts(api: Api) -> dict[str, str]:
     async with page(api.base) as anna:
         assert (await anna.sign_in("asmirnova"))[0] == 200
         return {
-            "pavels": await _register(anna, customer_id="c-00002", responsible_employee_id="e-201"),
+            "pavels": await _register(
+                anna, customer_id="c-00002", purpose="service", responsible_employee_id="e-201"
+            ),
             "service": await _register(anna, customer_id="c-00003", purpose="service"),
-            "irinas": await _register(anna, customer_id="c-00004", responsible_employee_id="e-202"),
+            "irinas": await _register(
+                anna, customer_id="c-00004", purpose="showroom", responsible_employee_id="e-202"
+            ),
         }
 
 

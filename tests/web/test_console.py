@@ -357,14 +357,17 @@ async def test_given_a_missed_call_when_called_back_from_the_console_then_recept
         await item.locator("button.call-back").click()
         await expect(_row(t, "e-100").locator(".badge")).to_have_attribute("data-status", "ringing")
         assert [c for c in sim.pbx.channels.values() if c.device == "PJSIP/100" and c.state == 5]
-        notes: list[str] = []
+        found: list[dict[str, Any]] = []
 
         async def linked() -> bool:
-            notes[:] = [n["text"] for n in (await _contact(desk, missed_id))["notes"]]
-            return any(n.startswith("called back: call ") and " from 100 " in n for n in notes)
+            status, listed = await desk.get("/api/v1/contacts?limit=50")
+            assert status == 200, listed
+            found[:] = [c for c in listed["contacts"] if c.get("answers_contact_id") == missed_id]
+            return bool(found)
 
-        await until_async(linked, what="the missed contact notes the call back")  # once the phone rang
-        assert handle.call_id not in notes[0], "the new call, not the missed one"
+        await until_async(linked, what="an outbound contact answering the missed one")  # once the phone rang
+        (callback,) = found
+        assert callback["direction"] == "outbound" and callback["call_id"] != handle.call_id
 
 
 async def test_given_a_reload_then_the_call_talking_at_reception_is_back_and_an_ended_one_is_not(

@@ -241,6 +241,18 @@ async def _queue_member_offline(pbx: SimPbx, _call: InboundCall) -> None:
     await queue_scenarios.queue_member_offline(pbx)
 
 
+async def _missed_at_employee(pbx: SimPbx, call: InboundCall) -> None:
+    from cti_daemon.ami.simulator import missed_calls  # noqa: PLC0415 - it builds on this module
+
+    await missed_calls.missed_at_employee(pbx, call)
+
+
+async def _queue_abandon(pbx: SimPbx, call: InboundCall) -> None:
+    from cti_daemon.ami.simulator import missed_calls  # noqa: PLC0415 - it builds on this module
+
+    await missed_calls.queue_abandon(pbx, call)
+
+
 def _transfer(mode: str) -> Callable[[SimPbx, InboundCall], Coroutine[Any, Any, None]]:
     async def run(pbx: SimPbx, call: InboundCall) -> None:
         await transfer_to_staff(pbx, call, mode=mode)
@@ -272,6 +284,12 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "staff-busy": Scenario("a blind transfer to 201 while 201 is on another call: 486, cause 17", staff_busy),
     "click-to-dial": Scenario("201 clicks to call reception (Originate)", click_to_dial, "h_originate"),
+    "missed-at-employee": Scenario(
+        "a caller dials 201 straight; nobody answers; the caller hangs up", _missed_at_employee
+    ),
+    "queue-abandon": Scenario(
+        "a caller waits in queue service while 201 rings, and gives up", _queue_abandon
+    ),
     # Named as in the issue that asked for it (the others use dashes).
     "queue_member_offline": Scenario(
         "202, a member of queue service, un-registers and registers, then is paused and unpaused",

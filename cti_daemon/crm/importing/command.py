@@ -14,19 +14,21 @@ from cti_daemon.crm.importing.csv_source import ImportFileError
 from cti_daemon.crm.importing.customers import CustomerImporter
 from cti_daemon.crm.importing.documents import DocumentImporter
 from cti_daemon.crm.importing.employees import EmployeeImporter
+from cti_daemon.crm.importing.followups import FollowUpImporter
 from cti_daemon.crm.importing.purposes import PurposeImporter
 from cti_daemon.crm.importing.runner import ImportReport, run_import
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.crm.store import Store, StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-KINDS = ("customers", "documents", "employees", "purposes")
+KINDS = ("customers", "documents", "employees", "purposes", "followups")
 
 HEADERS = {
     "customers": "customer_id,name,kind,tax_id,phones,vin,plate,model,year,crm_service,crm_sales,crm_parts",
     "documents": "document_id,customer_id,kind,number,status,purpose,owner_employee_id,opened_at,vin",
     "employees": "id,name,login,extension,devices,purposes",
     "purposes": "purpose,code,name,position,active",
+    "followups": "phone,reason,due_at,customer_id,employee_id,purpose,id",
 }
 
 
@@ -37,6 +39,8 @@ def importer_for(kind: str, rules: NumberRules) -> Any:
         return DocumentImporter()
     if kind == "purposes":
         return PurposeImporter()
+    if kind == "followups":
+        return FollowUpImporter()
     return EmployeeImporter()
 
 

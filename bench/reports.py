@@ -1,0 +1,145 @@
+"""The call report over a year of contacts (issue 14, item 5): p50 and p99 of each grouping (day, hour,
+employee, purpose) beside a bare `SELECT count(*)` of the same rows, in the same run, on the same store.
+
+The store is filled with `--rows` inbound call contacts (1,000,000 by default) spread evenly over 2025,
+with the outcome mix of a busy desk (80 % answered, 14 % missed, 6 % abandoned; a third of the missed
+called back), answer and talk times, four employees and five purposes. SQLite in a temporary file by
+default; `--url postgresql+asyncpg://...` for PostgreSQL (a database of its own: it is filled).
+
+Run: `.venv/bin/python bench/reports.py [--rows 1000000] [--repeat 11] [--url URL]`.
+A quick run: `--rows 20000 --repeat 5`. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from cti_daemon.crm.models import Contact, Employee  # noqa: E402
+from cti_daemon.crm.reports import GROUPINGS, _calls, call_report  # noqa: E402
+from cti_daemon.crm.store import Store, open_store  # noqa: E402
+
+YEAR = datetime(2025, 1, 1, tzinfo=UTC)
+END = datetime(2026, 1, 1, tzinfo=UTC)
+STAFF = ["e-100", "e-201", "e-202", "e-203"]
+PURPOSES = ["service", "showroom", "shop", "feedback", "other"]
+
+
+def _row(i: int, n: int, rnd: random.Random) -> dict[str, Any]:
+    at = YEAR + timedelta(seconds=(END - YEAR).total_seconds() * i / n)
+    roll = rnd.random()
+    outcome = "answered" if roll < 0.80 else "missed" if roll < 0.94 else "abandoned"
+    answer_s = rnd.randint(2, 60) if outcome == "answered" else None
+    called_back = outcome != "answered" and rnd.random() < 0.33
+    return {
+        "id": f"{i:012d}-bench",
+        "type": "call",
+        "status": "finalized" if outcome == "answered" else "missed",
+        "direction": "inbound",
+        "created_at": at,
+        "rang_at": at,
+        "outcome": outcome,
+        "purpose": rnd.choice(PURPOSES),
+        "purpose_auto": False,
+        "candidate_ids": [],
+        "answered_by": rnd.choice(STAFF) if outcome == "answered" else None,
+        "responsible_employee_id": rnd.choice(STAFF),
+        "answer_s": answer_s,
+        "talk_s": rnd.randint(10, 900) if outcome == "answered" else None,
+        "wait_s": rnd.randint(3, 120) if outcome != "answered" else None,
+        "callback_kind": "callback" if called_back else None,
+        "callback_s": rnd.randint(60, 86_400) if called_back else None,
+        "version": 1,
+    }
+
+
+async def fill(store: Store, rows: int) -> float:
+    started = time.perf_counter()
+    rnd = random.Random(14)
+    async with store.session() as session, session.begin():
+        session.add_all(Employee(id=e, name=e) for e in STAFF)
+    chunk = 10_000
+    for first in range(0, rows, chunk):
+        batch = [_row(i, rows, rnd) for i in range(first, min(rows, first + chunk))]
+        async with store.session() as session, session.begin():
+            await session.execute(insert(Contact), batch)
+    if store.dialect == "postgresql":
+        async with store.session() as session, session.begin():
+            await session.execute(select(func.count()).select_from(Contact))
+        async with store.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("ANALYZE contacts")
+    else:
+        async with store.engine.connect() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+    return time.perf_counter() - started
+
+
+async def timed(work: Any, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await work()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument("--url", default="")
+    args = parser.parse_args()
+    url = args.url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='cti-bench-')) / 'reports.db'}"
+    store = open_store(url)
+    await store.create_schema()
+    try:
+        filled_s = await fill(store, args.rows)
+        print(f"store: {store.dialect}, {args.rows:,} inbound calls over 2025, filled in {filled_s:.1f} s")
+
+        async def count() -> None:
+            async with store.session() as session:
+                await session.scalar(select(func.count()).select_from(Contact).where(_calls(YEAR, END)))
+
+        figures: dict[str, dict[str, float]] = {}
+        base = await timed(count, args.repeat)
+        figures["count(*)"] = {"p50_ms": statistics.median(base), "p99_ms": _p(base, 0.99)}
+        for grouping in GROUPINGS:
+
+            async def report(g: Any = grouping) -> None:
+                await call_report(store, YEAR, END, g)
+
+            took = await timed(report, args.repeat)
+            figures[grouping] = {"p50_ms": statistics.median(took), "p99_ms": _p(took, 0.99)}
+        base_p50 = figures["count(*)"]["p50_ms"]
+        for name, f in figures.items():
+            ratio = f["p50_ms"] / base_p50 if base_p50 else 0.0
+            print(
+                f"{name:>9}: p50 {f['p50_ms']:8.1f} ms  p99 {f['p99_ms']:8.1f} ms  ({ratio:5.1f}x count(*))"
+            )
+        print(json.dumps({"dialect": store.dialect, "rows": args.rows, "repeat": args.repeat, "ms": figures}))
+    finally:
+        await store.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
