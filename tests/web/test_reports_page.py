@@ -44,8 +44,8 @@ async def test_given_answered_and_missed_calls_when_reception_opens_the_report_t
         await t.page.set_viewport_size({"width": 1400, "height": 900})
         await t.sign_in("asmirnova")
         await t.page.wait_for_selector("body.console-page")
-        await t.page.keyboard.press("Tab")  # the keyboard reaches the link to the report
-        await t.page.click("#reports-link")
+        await t.page.focus("#reports-link")
+        await t.page.keyboard.press("Enter")  # the report is reached from the keyboard
         await t.page.wait_for_selector("body.reports-page[data-ready]")
         line = t.page.locator(f'#report-rows tr[data-key="{row["key"]}"]')
         await expect(line.locator('td[data-col="offered"]')).to_have_text("3")
@@ -70,6 +70,9 @@ async def test_given_answered_and_missed_calls_when_reception_opens_the_report_t
         await t.page.select_option("#rp-group", "day")
         await expect(line.locator('td[data-col="offered"]')).to_have_text("3")
         await t.shot("console-report.png")
+        await t.page.select_option("#lang", "ru")
+        await expect(t.page.locator('#report-head th[data-col="missed"]')).to_have_text("Пропущено")
+        await expect(t.page.locator("#rp-csv")).to_have_text("Скачать CSV")
 
 
 async def test_given_an_employee_then_the_report_page_and_its_api_are_refused(
