@@ -17,6 +17,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from cti_daemon.api.errors import ApiError
 from cti_daemon.api.principal import Role
 from cti_daemon.api.routes import Route, RouteHandler
 from cti_daemon.api.sessions import session_principal
@@ -87,10 +88,8 @@ def _desk_only(page: Asset) -> RouteHandler:
         if principal is None:
             raise web.HTTPSeeOther("/")  # the sign-in form
         if not principal.role.covers(Role.RECEPTION):
-            return web.Response(
-                status=403,
-                text="The call report is for reception and the admin.",
-                headers=PAGE_HEADERS,
+            raise ApiError(
+                403, "forbidden", f"the call report needs the reception role (you are {principal.role.value})"
             )
         return await serve(request)
 

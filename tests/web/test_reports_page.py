@@ -82,6 +82,7 @@ async def test_given_an_employee_then_the_report_page_and_its_api_are_refused(
         assert (await pavel.sign_in("porlov"))[0] == 200
         async with pavel.http.get(site.base + "/reports") as resp:
             assert resp.status == 403
+            assert (await resp.json())["error"]["code"] == "forbidden"
         async with pavel.http.get(site.base + "/api/v1/reports/calls") as resp:
             assert resp.status == 403
     async with (
