@@ -24,7 +24,7 @@ def test_given_the_packaged_assets_then_a_first_load_of_everything_stays_under_3
 
 def test_given_the_page_then_no_script_or_style_is_inline_so_the_csp_needs_no_unsafe_inline() -> None:
     assets = load_assets()
-    for page_name in ("index.html", "console.html"):
+    for page_name in ("index.html", "console.html", "reports.html"):
         html = assets[page_name].body.decode()
         assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], page_name
         assert "<style" not in html, page_name

@@ -7,6 +7,7 @@ import { renderCard } from "./card.js";
 import { renderContacts, isOpen, sortNewestFirst, sayError } from "./contacts.js";
 import { el } from "./dom.js";
 import { beep } from "./sound.js";
+import * as followups from "./followups.js";
 
 const $ = (id) => document.getElementById(id);
 const CLOSED_CARD_MS = 8000;
@@ -114,6 +115,7 @@ function enter(me) {
   }
   loadPresenceChoices();
   loadPeople();
+  followups.setup({ dial, toast, customerName });
   state.stream = connect({
     onSnapshot: snapshot,
     onEnvelope: envelope,
@@ -165,6 +167,7 @@ function snapshot(snap) {
   for (const line of snap.lines || []) state.lines.set(line.extension, line);
   for (const [id, name] of Object.entries(snap.customer_names || {})) state.customers.set(id, name);
   renderAll(true);
+  followups.load(); // each (re)connect: what came due while the page was away
 }
 
 function envelope(topic, payload) {
@@ -212,6 +215,7 @@ function popEvent(pop) {
 
 function notifyEvent(note) {
   toast(note.text || t("notify_" + note.kind));
+  followups.onNotify(note);
 }
 
 function upsert(contact) {
@@ -233,6 +237,7 @@ function mine(contact) {
 function renderAll(force = false) {
   renderPops(force);
   renderContactsNow(force);
+  followups.render();
   renderPresence();
   renderLine();
   const link = $("link-state");
