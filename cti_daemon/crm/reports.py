@@ -11,7 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Float, and_, case, cast, func, literal, literal_column, select, text
+from sqlalchemy import (
+    ARRAY,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from cti_daemon.crm.models import Contact
@@ -115,6 +129,9 @@ def _pg_report_query(start: datetime, end: datetime, grouping: Grouping) -> Any:
     def pick(p: float, value: Any, where: ColumnElement[bool]) -> Any:
         return func.percentile_disc(literal(p, Float)).within_group(value).filter(where)
 
+    points = postgresql.array([literal(0.5, Float), literal(0.9, Float)])
+    ranks = func.percentile_disc(points, type_=ARRAY(Integer)).within_group(Contact.answer_s)
+    waits = type_coerce(ranks.filter(answered), ARRAY(Integer)).self_group()
     return (
         select(
             key.label("key"),
@@ -125,10 +142,12 @@ def _pg_report_query(start: datetime, end: datetime, grouping: Grouping) -> Any:
             func.sum(Contact.talk_s).label("talk_sum"),
             func.count(Contact.talk_s).label("talk_n"),
             func.count(case((called_back, 1))).label("callbacks"),
-            pick(0.5, Contact.answer_s, answered).label("p50"),
-            pick(0.9, Contact.answer_s, answered).label("p90"),
+            # Both answer percentiles from one sort of each key's answer times.
+            waits[1].label("p50"),
+            waits[2].label("p90"),
             pick(0.5, Contact.callback_s, called_back).label("back_p50"),
         )
+        .select_from(Contact)
         .where(_calls(start, end))
         .group_by(key)
     )
@@ -138,7 +157,9 @@ def _report_query(start: datetime, end: datetime, grouping: Grouping, dialect: s
     """One statement, one pass over the span. SQLite (no percentile aggregate): the calls are grouped by
     (key, answer seconds, callback seconds) once; the totals and both histograms are read from those
     groups (a CTE, materialized as it is referenced three times)."""
-    if dialect == "postgresql":
+    if dialect == "postgresql" and grouping in ("day", "hour"):
+        # Thousands of keys: sorting each key's few values beats windows over a histogram as big as the
+        # span. For four or five keys the histogram stays small and is the faster of the two (bench).
         return _pg_report_query(start, end, grouping)
     key = _key(grouping, dialect)
     answered = Contact.outcome == "answered"
