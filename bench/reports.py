@@ -6,7 +6,8 @@ with the outcome mix of a busy desk (80 % answered, 14 % missed, 6 % abandoned; 
 called back), answer and talk times, four employees and five purposes. SQLite in a temporary file by
 default; `--url postgresql+asyncpg://...` for PostgreSQL (a database of its own: it is filled).
 
-Run: `.venv/bin/python bench/reports.py [--rows 1000000] [--repeat 11] [--url URL]`.
+Run: `.venv/bin/python bench/reports.py [--rows 1000000] [--repeat 11] [--url URL]`; a store that already
+holds exactly `--rows` contacts (a SQLite path, a PostgreSQL database from an earlier run) is reused.
 A quick run: `--rows 20000 --repeat 5`. The last line is one JSON object.
 """
 
@@ -77,16 +78,25 @@ async def fill(store: Store, rows: int) -> float:
         batch = [_row(i, rows, rnd) for i in range(first, min(rows, first + chunk))]
         async with store.session() as session, session.begin():
             await session.execute(insert(Contact), batch)
+    await settle(store)
+    return time.perf_counter() - started
+
+
+async def settle(store: Store) -> None:
+    """Statistics for the planner and, on PostgreSQL, a visibility map (VACUUM) so the report's covering
+    index is read alone, as on a store whose autovacuum has passed over last year's contacts."""
     if store.dialect == "postgresql":
-        async with store.session() as session, session.begin():
-            await session.execute(select(func.count()).select_from(Contact))
         async with store.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.exec_driver_sql("ANALYZE contacts")
+            await conn.exec_driver_sql("VACUUM ANALYZE contacts")
     else:
         async with store.engine.connect() as conn:
             await conn.exec_driver_sql("ANALYZE")
-    return time.perf_counter() - started
+
+
+async def held(store: Store) -> int:
+    async with store.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(Contact)) or 0)
 
 
 async def timed(work: Any, repeat: int) -> list[float]:
@@ -107,14 +117,20 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=11)
-    parser.add_argument("--url", default="")
+    parser.add_argument("--url", default="", help="a store to fill (reused when it holds --rows contacts)")
     args = parser.parse_args()
     url = args.url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='cti-bench-')) / 'reports.db'}"
     store = open_store(url)
     await store.create_schema()
     try:
-        filled_s = await fill(store, args.rows)
-        print(f"store: {store.dialect}, {args.rows:,} inbound calls over 2025, filled in {filled_s:.1f} s")
+        # Migrations first: a store filled by an earlier run gets the report's index (0006) here.
+        if await held(store) == args.rows:
+            # A store filled by an earlier run (a SQLite path or a PostgreSQL database): reused.
+            await settle(store)
+            print(f"store: {store.dialect}, {args.rows:,} inbound calls over 2025, reused")
+        else:
+            filled_s = await fill(store, args.rows)
+            print(f"store: {store.dialect}, {args.rows:,} inbound calls over 2025, filled: {filled_s:.0f} s")
 
         async def count() -> None:
             async with store.session() as session:

@@ -220,6 +220,21 @@ class Contact(Base):
         Index("ix_contacts_responsible_status", "responsible_employee_id", "status"),
         Index("ix_contacts_status_postponed", "status", "postponed_until"),
         Index("ix_contacts_outcome_number", "outcome", "caller_e164"),
+        # The call report's one pass reads this index alone (crm/reports.py, migration 0006).
+        Index(
+            "ix_contacts_report",
+            "type",
+            "direction",
+            "created_at",
+            "outcome",
+            "answered_by",
+            "responsible_employee_id",
+            "purpose",
+            "answer_s",
+            "talk_s",
+            "callback_kind",
+            "callback_s",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=uuid7)

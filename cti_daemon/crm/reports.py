@@ -11,7 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy import (
+    ARRAY,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from cti_daemon.crm.models import Contact
@@ -79,81 +93,146 @@ def _calls(start: datetime, end: datetime) -> ColumnElement[bool]:
     )
 
 
-def _percentiles(
-    key: ColumnElement[str], value: Any, where: ColumnElement[bool], points: tuple[float, ...]
-) -> Any:
-    """Nearest-rank percentiles per key from a histogram of whole seconds: the rows are grouped by
-    (key, seconds) first, so the window sorts a few thousand buckets, not every call."""
-    hist = (
-        select(key.label("key"), value.label("v"), func.count().label("c"))
-        .where(where, value.is_not(None))
-        .group_by(key, value)
+def _percentiles(hist: Any, weight: Any, value: Any, points: tuple[float, ...]) -> Any:
+    """Nearest-rank percentiles per key from a histogram of whole seconds (key, value, weight): the window
+    sorts the buckets, not every call."""
+    buckets = (
+        select(hist.c.key, value.label("v"), func.sum(weight).label("c"))
+        .where(value.is_not(None))
+        .group_by(hist.c.key, value)
         .subquery()
     )
     running = select(
-        hist.c.key,
-        hist.c.v,
-        func.sum(hist.c.c).over(partition_by=hist.c.key, order_by=hist.c.v).label("cum"),
-        func.sum(hist.c.c).over(partition_by=hist.c.key).label("n"),
+        buckets.c.key,
+        buckets.c.v,
+        func.sum(buckets.c.c).over(partition_by=buckets.c.key, order_by=buckets.c.v).label("cum"),
+        func.sum(buckets.c.c).over(partition_by=buckets.c.key).label("n"),
     ).subquery()
     cum = cast(running.c.cum, Float)
-    return select(
-        running.c.key,
-        *(func.min(case((cum >= p * running.c.n, running.c.v))).label(f"p{int(p * 100)}") for p in points),
-    ).group_by(running.c.key)
+    picks = (func.min(case((cum >= p * running.c.n, running.c.v))).label(f"p{int(p * 100)}") for p in points)
+    return select(running.c.key, *picks).group_by(running.c.key).subquery()
 
 
-async def call_report(store: Store, start: datetime, end: datetime, grouping: Grouping) -> list[ReportRow]:
-    key = _key(grouping, store.dialect)
-    where = _calls(start, end)
+def _count(outcome: str) -> Any:
+    return func.count(case((Contact.outcome == outcome, 1)))
 
-    def count(outcome: str) -> Any:
-        return func.count(case((Contact.outcome == outcome, 1)))
 
-    totals = (
+def _pg_report_query(start: datetime, end: datetime, grouping: Grouping) -> Any:
+    """PostgreSQL: one GROUP BY key whose percentiles are ordered-set aggregates. percentile_disc takes
+    row ceil(p * n) of the sorted values, the nearest rank that _percentiles computes on SQLite (the same
+    figures, tests/crm/test_reports_reference.py); each key's values are sorted alone, 4-7x faster than
+    the windows over a year's histogram."""
+    key = _key(grouping, "postgresql")
+    answered = Contact.outcome == "answered"
+    called_back = Contact.callback_kind == "callback"
+
+    def pick(p: float, value: Any, where: ColumnElement[bool]) -> Any:
+        return func.percentile_disc(literal(p, Float)).within_group(value).filter(where)
+
+    points = postgresql.array([literal(0.5, Float), literal(0.9, Float)])
+    ranks = func.percentile_disc(points, type_=ARRAY(Integer)).within_group(Contact.answer_s)
+    waits = type_coerce(ranks.filter(answered), ARRAY(Integer)).self_group()
+    return (
         select(
             key.label("key"),
+            func.count().label("offered"),
+            _count("answered").label("answered"),
+            _count("missed").label("missed"),
+            _count("abandoned").label("abandoned"),
+            func.sum(Contact.talk_s).label("talk_sum"),
+            func.count(Contact.talk_s).label("talk_n"),
+            func.count(case((called_back, 1))).label("callbacks"),
+            # Both answer percentiles from one sort of each key's answer times.
+            waits[1].label("p50"),
+            waits[2].label("p90"),
+            pick(0.5, Contact.callback_s, called_back).label("back_p50"),
+        )
+        .select_from(Contact)
+        .where(_calls(start, end))
+        .group_by(key)
+    )
+
+
+def _report_query(start: datetime, end: datetime, grouping: Grouping, dialect: str) -> Any:
+    """One statement, one pass over the span. SQLite (no percentile aggregate): the calls are grouped by
+    (key, answer seconds, callback seconds) once; the totals and both histograms are read from those
+    groups (a CTE, materialized as it is referenced three times)."""
+    if dialect == "postgresql" and grouping in ("day", "hour"):
+        # Thousands of keys: sorting each key's few values beats windows over a histogram as big as the
+        # span. For four or five keys the histogram stays small and is the faster of the two (bench).
+        return _pg_report_query(start, end, grouping)
+    key = _key(grouping, dialect)
+    answered = Contact.outcome == "answered"
+    called_back = Contact.callback_kind == "callback"
+    count = _count
+
+    groups = (
+        select(
+            key.label("key"),
+            case((answered, Contact.answer_s)).label("a"),
+            case((called_back, Contact.callback_s)).label("b"),
             func.count().label("offered"),
             count("answered").label("answered"),
             count("missed").label("missed"),
             count("abandoned").label("abandoned"),
-            func.coalesce(func.sum(Contact.talk_s), 0).label("talk_total"),
-            func.avg(Contact.talk_s).label("talk_mean"),
-            func.count(case((Contact.callback_kind == "callback", 1))).label("callbacks"),
+            func.sum(Contact.talk_s).label("talk_sum"),
+            func.count(Contact.talk_s).label("talk_n"),
+            func.count(case((called_back, 1))).label("callbacks"),
         )
-        .where(where)
-        .group_by(key)
+        .where(_calls(start, end))
+        .group_by(key, literal_column("a"), literal_column("b"))
+        .cte("call_groups")
     )
-    answered = and_(where, Contact.outcome == "answered")
-    called_back = and_(where, Contact.callback_kind == "callback")
+    totals = (
+        select(
+            groups.c.key,
+            func.sum(groups.c.offered).label("offered"),
+            func.sum(groups.c.answered).label("answered"),
+            func.sum(groups.c.missed).label("missed"),
+            func.sum(groups.c.abandoned).label("abandoned"),
+            func.sum(groups.c.talk_sum).label("talk_sum"),
+            func.sum(groups.c.talk_n).label("talk_n"),
+            func.sum(groups.c.callbacks).label("callbacks"),
+        )
+        .group_by(groups.c.key)
+        .subquery()
+    )
+    # Within a group with a non-null a every call was answered (b: called back), so offered is the weight.
+    answer = _percentiles(groups, groups.c.offered, groups.c.a, (0.5, 0.9))
+    back = _percentiles(groups, groups.c.offered, groups.c.b, (0.5,))
+    return (
+        select(totals, answer.c.p50, answer.c.p90, back.c.p50.label("back_p50"))
+        .outerjoin(answer, answer.c.key == totals.c.key)
+        .outerjoin(back, back.c.key == totals.c.key)
+    )
+
+
+async def call_report(store: Store, start: datetime, end: datetime, grouping: Grouping) -> list[ReportRow]:
     async with store.session() as session:
-        rows = (await session.execute(totals)).all()
-        answer = {
-            r[0]: r
-            for r in (await session.execute(_percentiles(key, Contact.answer_s, answered, (0.5, 0.9)))).all()
-        }
-        back = {
-            r[0]: r
-            for r in (await session.execute(_percentiles(key, Contact.callback_s, called_back, (0.5,)))).all()
-        }
+        if store.dialect == "postgresql":
+            # For this transaction only: the groups of a year (480,000 for `hour`) are hashed and sorted in
+            # memory, not spilled to disk by the default 4 MB; JIT compiled ~80 functions for every call of
+            # a query that runs once, which cost more than it saved.
+            await session.execute(text("SET LOCAL work_mem = '64MB'"))
+            await session.execute(text("SET LOCAL jit = off"))
+        rows = (await session.execute(_report_query(start, end, grouping, store.dialect))).all()
     out = []
     for r in sorted(rows, key=lambda r: _text(r.key, grouping)):
-        offered, talk_mean = int(r.offered), r.talk_mean
-        p = answer.get(r.key)
+        offered, answered, talk_n = int(r.offered), int(r.answered), int(r.talk_n or 0)
         out.append(
             ReportRow(
                 key=_text(r.key, grouping),
                 offered=offered,
-                answered=int(r.answered),
+                answered=answered,
                 missed=int(r.missed),
                 abandoned=int(r.abandoned),
-                answer_rate=round(int(r.answered) / offered, 4) if offered else None,
-                answer_p50_s=_int(p[1]) if p else None,
-                answer_p90_s=_int(p[2]) if p else None,
-                talk_total_s=int(r.talk_total or 0),
-                talk_mean_s=round(float(talk_mean), 1) if talk_mean is not None else None,
+                answer_rate=round(answered / offered, 4) if offered else None,
+                answer_p50_s=_int(r.p50),
+                answer_p90_s=_int(r.p90),
+                talk_total_s=int(r.talk_sum or 0),
+                talk_mean_s=round(int(r.talk_sum) / talk_n, 1) if talk_n else None,
                 callbacks=int(r.callbacks),
-                callback_median_s=_int(back[r.key][1]) if r.key in back else None,
+                callback_median_s=_int(r.back_p50),
             )
         )
     return out
