@@ -37,7 +37,7 @@ constraints:
 	.constraints-venv/bin/python -m pip install --quiet --upgrade pip
 	.constraints-venv/bin/python -m pip install --quiet '.[test,demo]'
 	{ echo "# Pinned by \`make constraints\`: every install (make, CI, scripts/install.sh) uses these versions."; \
-	  .constraints-venv/bin/python -m pip freeze --exclude cti-daemon; } > $(CONSTRAINTS)
+	  .constraints-venv/bin/python -m pip freeze --all --exclude cti-daemon --exclude pip; } > $(CONSTRAINTS)
 	rm -rf .constraints-venv
 	@echo "make: $(CONSTRAINTS) written"
 

@@ -105,7 +105,8 @@ async def test_given_a_call_ringing_reception_when_the_daemon_restarts_then_one_
         for m in agents.messages
         if m.topic.startswith("cti/traffic/") and m.payload.get("status") == "registered"
     ]
-    assert [m.payload["id"] for m in registered] == [contact_id], "no second contact was registered"
+    # One id however often it is told (the PBX's facts of the call re-publish the same contact).
+    assert {m.payload["id"] for m in registered} == {contact_id}, "no second contact was registered"
 
 
 async def test_given_a_call_answered_at_reception_when_the_daemon_restarts_then_the_call_names_its_contact(
