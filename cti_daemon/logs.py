@@ -6,6 +6,7 @@ a redactor that knows the configured secrets and the shapes secrets take on the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -126,6 +127,9 @@ def configure(
     root.addHandler(handler)
     numeric = getattr(logging, level.upper(), logging.INFO)
     root.setLevel(numeric)
+    # SQLAlchemy's pool logs a traceback when a task cancelled at shutdown returns its connection in
+    # the middle of the rollback (CancelledError); the task was stopped on purpose, nothing is lost.
+    handler.addFilter(_not_a_cancelled_checkin)
     # Libraries chatter at INFO about every reconnect; we log those events ourselves, with fields.
     for noisy in ("panoramisk", "amqtt", "transitions", "aiohttp.access", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
@@ -137,6 +141,11 @@ def configure(
         cache_logger_on_first_use=False,
     )
     return redactor
+
+
+def _not_a_cancelled_checkin(record: logging.LogRecord) -> bool:
+    exc = record.exc_info[1] if record.exc_info else None
+    return not (record.name.startswith("sqlalchemy.pool") and isinstance(exc, asyncio.CancelledError))
 
 
 def get(name: str, **bound: Any) -> structlog.stdlib.BoundLogger:

@@ -105,7 +105,13 @@ class CallFacts:
     async def _finish(self, summary: CallSummary, known_id: str | None) -> None:
         try:
             await self._settled()
-            contact_id = known_id or await facts_store.contact_of_call(self._store, summary.call_id)
+            # Asked again once the pops are handled: a ring still being identified when the call ended
+            # registers its contact only now, and while the store is away that contact waits in the spool.
+            contact_id = (
+                known_id
+                or self._writer.waiting_contact_of_call(summary.call_id)
+                or await facts_store.contact_of_call(self._store, summary.call_id)
+            )
             if contact_id is not None:
                 await self._writer.settle(contact_id)
                 if self.outbound is not None and await self.outbound(summary, contact_id):

@@ -219,6 +219,14 @@ class JournalWriter:
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
 
+    def waiting_contact_of_call(self, call_id: str) -> str | None:
+        """The id of this call's first contact still waiting for the store (spool or memory), if any."""
+        for item in [*self.spool.pending(), *self._held]:
+            record = item.get("record")
+            if item.get("op") == "contact" and isinstance(record, dict) and record.get("call_id") == call_id:
+                return str(item["key"])
+        return None
+
     async def contacts_of_call(self, call_id: str, *, timeout_s: float = 2.0) -> list[ContactRecord]:
         """Every contact the journal holds for this call id: those still waiting in the spool or held in
         memory (a full disk), and the store's (within `timeout_s`: a store that is away or slow leaves only
