@@ -55,7 +55,7 @@ HOLD_S = 1.5  # a call rings this long, then is answered and hangs up (the pop m
 STEP_FACTOR = 1.5
 P99_LIMIT_MS = 1000.0
 TICK_S = 0.005
-_LISTS = frozenset({"coreshowchannels", "devicestatelist", "extensionstatelist"})
+_LISTS = frozenset({"coreshowchannels", "devicestatelist", "extensionstatelist", "queuestatus"})
 
 
 # --- the pre-generated AMI bytes ---------------------------------------------------------------------
@@ -117,6 +117,8 @@ async def _replay(conn: multiprocessing.connection.Connection) -> None:
                     text = f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n"
                 else:
                     text = f"Response: Success\r\nActionID: {aid}\r\nMessage: ok\r\n\r\n"
+                if name == "login":  # as Asterisk does after every login
+                    text += "Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n"
                 writer.write(text.encode())  # between frames: our writes are whole frames
                 if name == "login" and not session.done():
                     session.set_result(writer)
@@ -179,6 +181,7 @@ format = "json"
 
 async def wait_healthy(http_port: int, daemon: asyncio.subprocess.Process, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
+    said = "no answer"
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             if daemon.returncode is not None:
@@ -187,8 +190,9 @@ async def wait_healthy(http_port: int, daemon: asyncio.subprocess.Process, timeo
                 async with http.get(f"http://127.0.0.1:{http_port}/healthz") as resp:
                     if resp.status == 200:
                         return
+                    said = await resp.text()
             await asyncio.sleep(0.2)
-    raise TimeoutError("the daemon did not become healthy")
+    raise TimeoutError(f"the daemon did not become healthy: {said}")
 
 
 @dataclass

@@ -323,8 +323,10 @@ async def test_soak_store_cuts_full_disk_and_two_kills_lose_or_double_nothing(
     assert len(ring_contacts) > 20 and {first_contact, second_contact} <= ring_contacts
     assert {c: stored.get(c) for c in ring_contacts} == dict.fromkeys(ring_contacts, 1)
     assert set(calls.call_ids) <= set(by_call)  # every call that rang reception has its contact
-    # ISSUE 15 ITEM 5 (branch i11-session): one call, one contact, across both kill -9s (first_call and
-    # second_call ring through them). Before that merge this assertion fails in some runs (1 of 2 here)
-    # for exactly such a call: the restarted daemon registers a second contact for it. Coordinator:
-    # verify it passes, run after run, once i11-session is merged.
-    assert {c: n for c, n in by_call.items() if n > 1} == {}, (first_call, second_call)
+    # One call, one contact: across both kill -9s (first_call and second_call ring through them), and for
+    # the calls that end while their ring is still being identified during the store's outage.
+    doubled = {c: n for c, n in by_call.items() if n > 1}
+    for line in daemon.lines:  # shown by pytest only when this fails: the daemon's own account of the call
+        if any(c in line for c in doubled):
+            print(line)
+    assert doubled == {}, (first_call, second_call)

@@ -106,9 +106,11 @@ class CallFacts:
         try:
             await self._settled()
             # Asked again once the pops are handled: a ring still being identified when the call ended
-            # registers its contact only now, and while the store is away that contact waits in the spool.
+            # registered its contact only then; its write may still be under way (the store slow or
+            # away: neither in the store nor yet in the spool), or it waits in the spool.
             contact_id = (
                 known_id
+                or self._ring.contact_of_call(summary.call_id)
                 or self._writer.waiting_contact_of_call(summary.call_id)
                 or await facts_store.contact_of_call(self._store, summary.call_id)
             )

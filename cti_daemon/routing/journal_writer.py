@@ -50,6 +50,7 @@ class JournalWriter:
         self._invalidate = invalidate
         self._replayed = replayed
         self._creating: dict[str, asyncio.Future[None]] = {}
+        self._creating_calls: dict[str, str] = {}  # contact id -> call id, while its write is under way
         self._pending: list[tuple[ContactRecord, asyncio.Future[None]]] = []
         self._flushing: asyncio.Task[None] | None = None
         # What the ring path could neither store nor spool (the store away and the disk full): kept in
@@ -66,6 +67,8 @@ class JournalWriter:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._creating[record.id] = done
+        if record.call_id:
+            self._creating_calls[record.id] = record.call_id
         done.add_done_callback(functools.partial(self._forget, record.id))
         self._pending.append((record, done))
         if self._flushing is None:
@@ -73,6 +76,7 @@ class JournalWriter:
 
     def _forget(self, contact_id: str, _done: asyncio.Future[None]) -> None:
         self._creating.pop(contact_id, None)
+        self._creating_calls.pop(contact_id, None)
 
     async def _flush(self) -> None:
         try:
@@ -220,7 +224,11 @@ class JournalWriter:
             await asyncio.gather(task, return_exceptions=True)
 
     def waiting_contact_of_call(self, call_id: str) -> str | None:
-        """The id of this call's first contact still waiting for the store (spool or memory), if any."""
+        """The id of this call's first contact not yet in the store: being written, or waiting (spool or
+        memory), if any."""
+        for contact_id, creating_call in self._creating_calls.items():
+            if creating_call == call_id:
+                return contact_id
         for item in [*self.spool.pending(), *self._held]:
             record = item.get("record")
             if item.get("op") == "contact" and isinstance(record, dict) and record.get("call_id") == call_id:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from cti_daemon.routing.journal_writer import JournalWriter
 log = logs.get("cti.routing.ring_contacts")
 
 ACTOR = "pbx"  # who registered a contact that a ring created
+ENDED_KEPT = 10_000  # calls' contacts remembered after the call ended: minutes of calls at 50 calls/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +62,19 @@ class RingContacts:
         self._node = node_id
         self._reception = frozenset(reception)
         self._by_call: dict[str, _Live] = {}
+        # Calls that ended lately, and their contact: call facts ask for it once the pops are handled,
+        # which is after the end took the call out of _by_call (bounded: they ask within seconds).
+        self._ended: OrderedDict[str, str] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def for_call(self, call_id: str) -> ContactRecord | None:
         live = self._by_call.get(call_id)
         return live.record if live else None
+
+    def contact_of_call(self, call_id: str) -> str | None:
+        """The id of the contact this call's ring registered, while it rings or talks and a while after."""
+        live = self._by_call.get(call_id)
+        return live.record.id if live is not None else self._ended.get(call_id)
 
     def remember(self, record: ContactRecord) -> None:
         """The journal tells us of every change to a contact, so pops carry what reception just wrote."""
@@ -135,6 +145,10 @@ class RingContacts:
                     live.answered = True
             elif isinstance(event, CallEnded):
                 live = self._by_call.pop(event.call_id, None)
+                if live is not None:
+                    self._ended[event.call_id] = live.record.id
+                    while len(self._ended) > ENDED_KEPT:
+                        self._ended.popitem(last=False)
                 if live is not None and not live.answered:
                     task = asyncio.get_running_loop().create_task(self._missed(live, event))
                     self._tasks.add(task)

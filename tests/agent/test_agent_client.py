@@ -63,11 +63,11 @@ async def test_given_the_demo_running_then_the_agent_prints_pops_as_cards_and_sa
         )
         seen: list[str] = []
         try:
-            await _read_until(agent, "agent e-100: online", seen, 10)
+            await _read_until(agent, "agent e-100: online", seen, 30)
             await _read_until(agent, "RINGING at 100 (e-100)", seen, 20)
             await _read_until(agent, "└─", seen, 5)
             await _read_until(agent, "  line 100 (e-100): ringing", seen, 5)
-            assert (await watcher.wait_on("cti/agents/e-100/client")).payload == "online"
+            assert (await watcher.wait_on("cti/agents/e-100/client", 30)).payload == "online"
             request = await watcher.wait_on("cti/presence/e-100/set")
             assert request.payload == {"status": "busy", "note": "lunch"}
             agent.send_signal(signal.SIGTERM)
@@ -90,12 +90,12 @@ async def test_given_the_demo_running_then_the_agent_prints_pops_as_cards_and_sa
 
 async def test_given_the_agent_is_killed_then_its_will_says_offline(demo: str) -> None:
     agent = await _spawn("agent", "--employee", "e-201", "--mqtt", demo)
-    await _read_until(agent, "agent e-201: online", [], 10)
+    await _read_until(agent, "agent e-201: online", [], 30)
     async with Subscriber(demo, "cti/agents/e-201/client") as watcher:
-        assert (await watcher.wait_on("cti/agents/e-201/client")).payload == "online"
+        assert (await watcher.wait_on("cti/agents/e-201/client", 30)).payload == "online"
         agent.kill()
         await agent.wait()
-        for _ in range(100):
+        for _ in range(300):  # the broker sees the socket close at once; a loaded machine runs it late
             if watcher.on("cti/agents/e-201/client")[-1].payload == "offline":
                 break
             await asyncio.sleep(0.05)
