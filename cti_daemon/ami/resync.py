@@ -72,6 +72,11 @@ class Resync:
         the events made it, and a log line says why)."""
         try:
             return await self._items(link, action)
+        except AmiTimeoutError:
+            # Not in time (a huge app_queue, a PBX under load): that part of the state stays as the events
+            # make it; the lists already read are not thrown away with it.
+            log.warning("ami.resync_list_timeout", action=action, timeout_s=self._list_timeout_s)
+            return None
         except AmiActionError as exc:
             if _NOT_BOOTED not in exc.message.lower():
                 log.warning("ami.resync_list_refused", action=action, reason=exc.message)

@@ -257,6 +257,33 @@ async def test_given_an_asterisk_without_app_queue_then_the_lines_are_corrected_
     assert '"event": "ami.resync_list_refused"' in logged and "QueueStatus" in logged
 
 
+async def test_given_an_asterisk_that_never_answers_the_queue_list_then_the_lines_are_still_corrected(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A list that does not come in time (a huge app_queue, a PBX under load) costs that list, not the
+    lines the other lists already told."""
+    pbx = SimPbx()
+    tracker = CallTracker(LineDirectory())
+    submitted: list[CallEvent] = []
+    resync = Resync(tracker, submitted.extend, list_timeout_s=0.3)
+    async with AmiServer(pbx, secret=AMI_SECRET) as server:
+        server.actions["queuestatus"] = lambda _session, _action: None  # asked, never answered
+        cfg = AmiConfig(port=server.port, secret=Secret(AMI_SECRET), ping_interval_s=1.0)
+        async with AmiLink(
+            cfg, on_event=lambda m: submitted.extend(tracker.handle(m)), on_session=resync
+        ) as link:
+            await link.wait_connected(5)
+            for _ in range(300):
+                if resync.runs:
+                    break
+                await asyncio.sleep(0.01)
+    assert resync.runs == 1
+    lines = {e.extension: e.status for e in submitted if isinstance(e, LineChanged)}
+    assert lines == dict.fromkeys(("100", "201", "202", "203"), LineStatus.READY)
+    logged = capsys.readouterr().err
+    assert '"event": "ami.resync_list_timeout"' in logged and "QueueStatus" in logged
+
+
 async def test_given_members_of_two_queues_then_the_resync_reads_their_memberships_and_pauses() -> None:
     pbx = SimPbx()
     pbx.queues.pause("service", "PJSIP/201", paused=True, reason="training")
