@@ -207,7 +207,7 @@ async def fill_days(store: Store, grouping: Grouping, days: Sequence[date], now:
         rows = await _computed(session, store.dialect, grouping, min(ours), max(ours) + ONE_DAY)
         rows = [r for r in rows if r["day"] in ours]
         if rows:
-            await session.execute(insert(CallReportDay), [{"grouping": grouping, **r} for r in rows])
+            await session.execute(insert(CallReportDay.__table__), [{"grouping": grouping, **r} for r in rows])
     return len(ours)
 
 
