@@ -30,7 +30,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cti_daemon.crm.models import CallReportCachedDay, CallReportDay
+from cti_daemon.crm.models import Base, CallReportCachedDay, CallReportDay
 from cti_daemon.crm.report_figures import KeyFigures, figures_by_key, hist_text
 from cti_daemon.crm.reports import (
     Grouping,
@@ -207,7 +207,9 @@ async def fill_days(store: Store, grouping: Grouping, days: Sequence[date], now:
         rows = await _computed(session, store.dialect, grouping, min(ours), max(ours) + ONE_DAY)
         rows = [r for r in rows if r["day"] in ours]
         if rows:
-            await session.execute(insert(CallReportDay.__table__), [{"grouping": grouping, **r} for r in rows])
+            # Core's executemany: the ORM's bulk insert sent one INSERT per row here.
+            table = Base.metadata.tables[CallReportDay.__tablename__]
+            await session.execute(insert(table), [{"grouping": grouping, **r} for r in rows])
     return len(ours)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -135,6 +136,10 @@ async def _change_late(store: Store, rows: list[dict[str, Any]], rnd: random.Ran
     assert all(stored[r["id"]].outcome == r["outcome"] for r in rows)
 
 
+def _fixed(at: datetime) -> Callable[[], datetime]:
+    return lambda: at
+
+
 # A span that cuts days and hours in the middle, and the whole desk.
 SPANS = [
     (START + timedelta(days=2, hours=5, minutes=17), START + timedelta(days=7, minutes=3)),
@@ -171,7 +176,7 @@ async def test_given_a_random_desk_cached_before_its_late_changes_then_the_cache
     # Then from the cache (refilled where the changes dropped days), with the desk closed, and with today
     # in the middle of it (today and what follows computed live).
     for today in (after_the_desk, START + timedelta(days=5, hours=10)):
-        reports = CallReports(store, lambda today=today: today)
+        reports = CallReports(store, _fixed(today))
         for start, end in SPANS:
             for grouping in GROUPINGS:
                 for _cold_then_warm in range(2):
