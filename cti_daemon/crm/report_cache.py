@@ -26,12 +26,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Text, cast, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from cti_daemon.crm.models import Base, CallReportCachedDay, CallReportDay
-from cti_daemon.crm.report_figures import KeyFigures, figures_by_key, hist_text
+from cti_daemon.crm.report_figures import KeyFigures, hist_of, hist_text
 from cti_daemon.crm.reports import (
     Grouping,
     ReportRow,
@@ -164,21 +165,66 @@ async def _computed(
             }
             for r in rows
         ]
-    groups = (await session.execute(call_groups(start, end, grouping, dialect, per_day=True))).all()
-    by_day: dict[date, list[Any]] = {}
-    for g in groups:
-        by_day.setdefault(_day_of(key_text(g.day, "day")), []).append(g)
+    rows = (await session.execute(_day_histograms(start, end, grouping, dialect))).all()
     return [
         {
-            "day": day,
-            "key": key,
-            **_totals(f),
-            "answer_hist": hist_text(f.answers),
-            "callback_hist": hist_text(f.backs),
+            "day": _day_of(key_text(r.day, "day")),
+            "key": str(r.key),
+            **_totals(r),
+            # Stored in one form on both backends (PostgreSQL's json_object_agg spaces its text).
+            "answer_hist": hist_text(hist_of(r.answer_hist)),
+            "callback_hist": hist_text(hist_of(r.callback_hist)),
         }
-        for day, day_groups in by_day.items()
-        for key, f in figures_by_key(day_groups).items()
+        for r in rows
     ]
+
+
+def _day_histograms(start: datetime, end: datetime, grouping: Grouping, dialect: str) -> Any:
+    """Per UTC day and key of [start, end): the totals, and the histograms of answer and callback seconds
+    as JSON objects {"seconds": calls}, summed from reports.call_groups in SQL (a week holds thousands of
+    groups; reading them into Python cost 4x the pass itself)."""
+    groups = call_groups(start, end, grouping, dialect, per_day=True).cte("day_groups")
+    totals = (
+        select(
+            groups.c.day,
+            groups.c.key,
+            *(
+                func.sum(groups.c[n]).label(n)
+                for n in ("offered", "answered", "missed", "abandoned", "talk_sum", "talk_n", "callbacks")
+            ),
+        )
+        .group_by(groups.c.day, groups.c.key)
+        .subquery()
+    )
+
+    def histogram(value: Any, name: str) -> Any:
+        # Within a group with a non-null value every call shares it, so offered is the count.
+        buckets = (
+            select(groups.c.day, groups.c.key, value.label("v"), func.sum(groups.c.offered).label("n"))
+            .where(value.is_not(None))
+            .group_by(groups.c.day, groups.c.key, value)
+            .subquery()
+        )
+        as_json: ColumnElement[str]
+        if dialect == "postgresql":
+            as_json = cast(func.json_object_agg(buckets.c.v, buckets.c.n), Text)  # text, not a decoded dict
+        else:
+            as_json = func.json_group_object(cast(buckets.c.v, Text), buckets.c.n, type_=Text)
+        return (
+            select(buckets.c.day, buckets.c.key, as_json.label(name))
+            .group_by(buckets.c.day, buckets.c.key)
+            .subquery()
+        )
+
+    def same(h: Any) -> Any:
+        return (h.c.day == totals.c.day) & (h.c.key == totals.c.key)
+
+    answers, backs = histogram(groups.c.a, "answer_hist"), histogram(groups.c.b, "callback_hist")
+    return (
+        select(totals, answers.c.answer_hist, backs.c.callback_hist)
+        .outerjoin(answers, same(answers))
+        .outerjoin(backs, same(backs))
+    )
 
 
 def _totals(r: Any) -> dict[str, int]:

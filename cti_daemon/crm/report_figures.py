@@ -87,11 +87,3 @@ class KeyFigures:
 
     def row(self, key: str) -> ReportRow:
         return report_row(key, self)
-
-
-def figures_by_key(groups: list[Any]) -> dict[str, KeyFigures]:
-    """reports.call_groups rows -> each key's figures."""
-    out: dict[str, KeyFigures] = {}
-    for group in groups:
-        out.setdefault(str(group.key), KeyFigures()).add_group(group)
-    return out
