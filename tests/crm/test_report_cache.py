@@ -178,6 +178,7 @@ async def test_given_a_write_in_flight_to_a_day_when_the_day_is_filled_then_the_
         await writer.commit()
     assert await fill == 1
     assert await cached_days(store, "day", TUE, WED) == {TUE}
+    assert await reports.fill("day", [TUE]) == 0  # a second filler finds it stored and stores nothing
     [tuesday] = [r for r in await reports.report(*SPAN, "day") if r.key == "2026-03-03"]
     assert (tuesday.answered, tuesday.missed) == (0, 1)
 
