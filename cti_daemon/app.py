@@ -36,6 +36,8 @@ from cti_daemon.crm.identity_cache import IdentityCache
 from cti_daemon.crm.journal_store import JournalStore
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.crm.purposes import PurposeCatalog
+from cti_daemon.crm.report_cache import CallReports
+from cti_daemon.crm.report_warmer import ReportCacheWarmer
 from cti_daemon.crm.schema import head as schema_head
 from cti_daemon.crm.search import CustomerSearch
 from cti_daemon.crm.spool import Spool
@@ -110,7 +112,8 @@ class Daemon:
             ),
         )
         self.search = CustomerSearch(self.store, rules)  # GET /api/v1/customers?q=
-        self.cards = CustomerCards(self.store)  # GET /api/v1/customers/{id}
+        # GET /api/v1/customers/{id}; GET /api/v1/reports/calls (its cache of closed days: __aenter__'s task)
+        self.cards, self.reports = CustomerCards(self.store), CallReports(self.store, clock)
         self.metrics = DaemonMetrics()
         identify = self.metrics.timed(self.identifier.identify)
         self.mqtt = MqttLink(
@@ -388,6 +391,7 @@ class Daemon:
             postponements, followups = self.due_postponements.tick, self.followups.tick
             self.supervisor.start("due-postponements", lambda: every(due_s, postponements, "postponements"))
             self.supervisor.start("due-followups", lambda: every(due_s, followups, "followups"))
+            self.supervisor.start("report-cache", ReportCacheWarmer(self.reports).run)
         except BaseException:
             await self._stack.aclose()
             raise

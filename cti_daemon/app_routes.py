@@ -30,7 +30,6 @@ from cti_daemon.api.routes import Route
 from cti_daemon.api.stream_sources import stream_sources
 from cti_daemon.crm.accounts import list_accounts
 from cti_daemon.crm.call_facts_store import callbacks
-from cti_daemon.crm.reports import call_report
 from cti_daemon.crm.staff import list_staff
 from cti_daemon.routing.visibility import purposes_of
 from cti_daemon.web import pages
@@ -61,7 +60,7 @@ def api_routes(d: Daemon, identify: lookup_api.IdentifyFn) -> list[Route]:
         *transfers_api.routes(d.transfers),
         *callbacks_api.routes(lambda: callbacks(d.store)),
         *followups_api.routes(d.followups, purposes_of=lambda e: purposes_of(d.catalog, e)),
-        *reports_api.routes(lambda a, b, g: call_report(d.store, a, b, g), d.clock),
+        *reports_api.routes(d.reports.report, d.clock),
         *originate_api.routes(d.click_to_dial, owner_of=d.directory.employee_at, journal=d.outbound_contacts),
         *pages.routes(),
         *presence_api.routes(

@@ -11,12 +11,14 @@ their bulk writes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -369,3 +371,38 @@ class FollowUpAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(Text)
     next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CallReportDay(Base):
+    """The call report's figures of one closed UTC day, per grouping and key (crm/report_cache.py,
+    migration 0007): day and hour keys keep their final percentiles (such a key never spans days);
+    employee and purpose keys keep whole-second histograms ({"seconds": calls}, JSON) to be merged."""
+
+    __tablename__ = "call_report_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # first: the trigger deletes by day
+    grouping: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    talk_sum: Mapped[int] = mapped_column(BigInteger)
+    talk_n: Mapped[int] = mapped_column(Integer)
+    callbacks: Mapped[int] = mapped_column(Integer)
+    answer_p50_s: Mapped[int | None] = mapped_column(Integer)
+    answer_p90_s: Mapped[int | None] = mapped_column(Integer)
+    callback_p50_s: Mapped[int | None] = mapped_column(Integer)
+    answer_hist: Mapped[str | None] = mapped_column(Text)
+    callback_hist: Mapped[str | None] = mapped_column(Text)
+
+
+class CallReportCachedDay(Base):
+    """A (day, grouping) whose CallReportDay rows are complete (a day without calls has this row alone).
+    A trigger on contacts deletes both on any write that touches a contact of that day."""
+
+    __tablename__ = "call_report_cached_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    grouping: Mapped[str] = mapped_column(String(8), primary_key=True)
+    filled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -26,6 +26,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from cti_daemon.crm.models import Contact
@@ -72,7 +73,7 @@ def _key(grouping: Grouping, dialect: str) -> ColumnElement[str]:
     at = Contact.created_at
     if grouping in ("day", "hour"):
         if dialect == "postgresql":
-            # date_trunc groups several times faster than to_char; the key is written out in _text.
+            # date_trunc groups several times faster than to_char; the key is written out in key_text.
             return func.date_trunc(grouping, func.timezone("UTC", at))
         # SQLAlchemy keeps SQLite's datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text, all in UTC here:
         # cutting the text is several times cheaper than strftime() on every row.
@@ -153,21 +154,21 @@ def _pg_report_query(start: datetime, end: datetime, grouping: Grouping) -> Any:
     )
 
 
-def _report_query(start: datetime, end: datetime, grouping: Grouping, dialect: str) -> Any:
-    """One statement, one pass over the span. SQLite (no percentile aggregate): the calls are grouped by
-    (key, answer seconds, callback seconds) once; the totals and both histograms are read from those
-    groups (a CTE, materialized as it is referenced three times)."""
-    if dialect == "postgresql" and grouping in ("day", "hour"):
-        # Thousands of keys: sorting each key's few values beats windows over a histogram as big as the
-        # span. For four or five keys the histogram stays small and is the faster of the two (bench).
-        return _pg_report_query(start, end, grouping)
+def call_groups(
+    start: datetime, end: datetime, grouping: Grouping, dialect: str, *, per_day: bool = False
+) -> Any:
+    """The calls of [start, end) grouped by (key, answer seconds of an answered call, callback seconds of
+    a called-back one), and by UTC day (column `day`) when `per_day`: per group its counts and talk sums.
+    Every column of the report follows from these groups, and groups of different spans add up
+    (crm/report_figures.py merges them)."""
     key = _key(grouping, dialect)
     answered = Contact.outcome == "answered"
     called_back = Contact.callback_kind == "callback"
     count = _count
-
-    groups = (
+    days = [_key("day", dialect).label("day")] if per_day else []
+    return (
         select(
+            *days,
             key.label("key"),
             case((answered, Contact.answer_s)).label("a"),
             case((called_back, Contact.callback_s)).label("b"),
@@ -180,9 +181,19 @@ def _report_query(start: datetime, end: datetime, grouping: Grouping, dialect: s
             func.count(case((called_back, 1))).label("callbacks"),
         )
         .where(_calls(start, end))
-        .group_by(key, literal_column("a"), literal_column("b"))
-        .cte("call_groups")
+        .group_by(*(literal_column("day") for _ in days), key, literal_column("a"), literal_column("b"))
     )
+
+
+def report_query(start: datetime, end: datetime, grouping: Grouping, dialect: str) -> Any:
+    """One statement, one pass over the span. SQLite (no percentile aggregate): the calls are grouped by
+    (key, answer seconds, callback seconds) once; the totals and both histograms are read from those
+    groups (a CTE, materialized as it is referenced three times)."""
+    if dialect == "postgresql" and grouping in ("day", "hour"):
+        # Thousands of keys: sorting each key's few values beats windows over a histogram as big as the
+        # span. For four or five keys the histogram stays small and is the faster of the two (bench).
+        return _pg_report_query(start, end, grouping)
+    groups = call_groups(start, end, grouping, dialect).cte("call_groups")
     totals = (
         select(
             groups.c.key,
@@ -207,38 +218,46 @@ def _report_query(start: datetime, end: datetime, grouping: Grouping, dialect: s
     )
 
 
+async def tune_for_report(session: AsyncSession, dialect: str) -> None:
+    if dialect == "postgresql":
+        # For this transaction only: the groups of a year (480,000 for `hour`) are hashed and sorted in
+        # memory, not spilled to disk by the default 4 MB; JIT compiled ~80 functions for every call of
+        # a query that runs once, which cost more than it saved.
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+        await session.execute(text("SET LOCAL jit = off"))
+
+
 async def call_report(store: Store, start: datetime, end: datetime, grouping: Grouping) -> list[ReportRow]:
+    """The report computed from the contacts alone, in one pass over the span (no cache: the daemon
+    answers through crm/report_cache.py, which uses this for what it has not cached)."""
     async with store.session() as session:
-        if store.dialect == "postgresql":
-            # For this transaction only: the groups of a year (480,000 for `hour`) are hashed and sorted in
-            # memory, not spilled to disk by the default 4 MB; JIT compiled ~80 functions for every call of
-            # a query that runs once, which cost more than it saved.
-            await session.execute(text("SET LOCAL work_mem = '64MB'"))
-            await session.execute(text("SET LOCAL jit = off"))
-        rows = (await session.execute(_report_query(start, end, grouping, store.dialect))).all()
-    out = []
-    for r in sorted(rows, key=lambda r: _text(r.key, grouping)):
-        offered, answered, talk_n = int(r.offered), int(r.answered), int(r.talk_n or 0)
-        out.append(
-            ReportRow(
-                key=_text(r.key, grouping),
-                offered=offered,
-                answered=answered,
-                missed=int(r.missed),
-                abandoned=int(r.abandoned),
-                answer_rate=round(answered / offered, 4) if offered else None,
-                answer_p50_s=_int(r.p50),
-                answer_p90_s=_int(r.p90),
-                talk_total_s=int(r.talk_sum or 0),
-                talk_mean_s=round(int(r.talk_sum) / talk_n, 1) if talk_n else None,
-                callbacks=int(r.callbacks),
-                callback_median_s=_int(r.back_p50),
-            )
-        )
-    return out
+        await tune_for_report(session, store.dialect)
+        rows = (await session.execute(report_query(start, end, grouping, store.dialect))).all()
+    return sorted((report_row(key_text(r.key, grouping), r) for r in rows), key=lambda row: row.key)
 
 
-def _text(key: Any, grouping: Grouping) -> str:
+def report_row(key: str, r: Any) -> ReportRow:
+    """The row of `key` from its figures (any object with report_query's columns: offered, answered,
+    missed, abandoned, talk_sum, talk_n, callbacks, p50, p90, back_p50)."""
+    offered, answered, talk_n = int(r.offered), int(r.answered), int(r.talk_n or 0)
+    talk_sum = int(r.talk_sum or 0)
+    return ReportRow(
+        key=key,
+        offered=offered,
+        answered=answered,
+        missed=int(r.missed),
+        abandoned=int(r.abandoned),
+        answer_rate=round(answered / offered, 4) if offered else None,
+        answer_p50_s=_int(r.p50),
+        answer_p90_s=_int(r.p90),
+        talk_total_s=talk_sum,
+        talk_mean_s=round(talk_sum / talk_n, 1) if talk_n else None,
+        callbacks=int(r.callbacks),
+        callback_median_s=_int(r.back_p50),
+    )
+
+
+def key_text(key: Any, grouping: Grouping) -> str:
     if isinstance(key, datetime):
         return key.strftime("%Y-%m-%d" if grouping == "day" else "%Y-%m-%dT%H:00")
     return str(key)
