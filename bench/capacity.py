@@ -10,7 +10,8 @@ the moment the replay wrote the call's DialBegin to the moment the pop is held (
 machine).
 
 The rate steps up (x STEP_FACTOR) from --start for --seconds each (60 by default; shorter for a quick
-run); a step is held when every call got its pop and pop p99 < 1 s. Before the steps, the bare mosquitto
+run); a step is held when every call got its pop, pop p99 < 1 s, and the journal caught up: every call's
+contact stored with its outcome (the call facts) within 10 s of the step's last call. Before the steps, the bare mosquitto
 QoS 1 publish rate of pop-sized messages, on the same broker. With --profile the daemon runs under
 cProfile and the top functions by own time are printed.
 
@@ -29,6 +30,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pstats
+import sqlite3
 import sys
 import tempfile
 import time
@@ -54,6 +56,7 @@ SECRET = "bench-capacity-secret"
 HOLD_S = 1.5  # a call rings this long, then is answered and hangs up (the pop must be out before)
 STEP_FACTOR = 1.5
 P99_LIMIT_MS = 1000.0
+JOURNAL_LAG_LIMIT_S = 10.0  # a step also holds only if the journal caught up this soon after it
 TICK_S = 0.005
 _LISTS = frozenset({"coreshowchannels", "devicestatelist", "extensionstatelist", "queuestatus"})
 
@@ -200,6 +203,11 @@ class Pops:
     held: dict[str, float] = field(default_factory=dict)
 
 
+def broker_pid(broker: LocalBroker) -> int | None:
+    proc = getattr(broker, "_proc", None)  # the bench's own look inside: the daemon never does this
+    return proc.pid if proc is not None else None
+
+
 async def subscriber(broker: LocalBroker, pops: Pops, ready: asyncio.Event) -> None:
     async with aiomqtt.Client(broker.host, broker.port, identifier="capacity-agent") as client:
         await client.subscribe("cti/agents/+/popup", qos=1)
@@ -261,6 +269,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (the event loop is the process's own thread id)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            name = "loop" if task.name == str(pid) else (task / "comm").read_text().strip()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -276,10 +295,32 @@ class Step:
     p50_ms: float
     p99_ms: float
     cpu_s: float
+    journal_lag_s: float | None = None  # after the step, until every call's contact holds its outcome
 
     @property
     def held(self) -> bool:
-        return self.missing == 0 and self.p99_ms < P99_LIMIT_MS
+        caught_up = self.journal_lag_s is not None and self.journal_lag_s <= JOURNAL_LAG_LIMIT_S
+        return self.missing == 0 and self.p99_ms < P99_LIMIT_MS and caught_up
+
+
+def journal_counts(db: Path) -> tuple[int, int]:
+    """Contacts of calls, and those whose call's facts (the outcome) are written: read beside the daemon."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as conn:
+        row = conn.execute("SELECT count(*), count(outcome) FROM contacts WHERE call_id IS NOT NULL").fetchone()
+    return int(row[0]), int(row[1])
+
+
+async def journal_lag(db: Path, calls: int, since: float, limit_s: float) -> float | None:
+    """Seconds from `since` until the journal holds `calls` contacts with their outcome (None: not within
+    `limit_s` more): the work behind the pops (contacts, call facts) kept up, or fell behind."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        contacts, with_outcome = await asyncio.to_thread(journal_counts, db)
+        if contacts >= calls and with_outcome >= calls:
+            return time.monotonic() - since
+        if time.monotonic() > deadline:
+            return None
+        await asyncio.sleep(0.25)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -310,6 +351,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         command = [sys.executable, "-m", "cti_daemon", "run", "--config", str(config)]
         if args.profile:
             command[1:1] = ["-m", "cProfile", "-o", str(profile)]
+        if args.cpu is not None:  # the daemon (every thread of it) on that one core; the rest elsewhere
+            command[:0] = ["taskset", "-c", str(args.cpu)]
+            others = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)) if c != args.cpu)
+            if others:
+                rest = {int(c) for c in others.split(",")}
+                for pid in (os.getpid(), replay.pid, broker_pid(broker)):
+                    if pid:
+                        os.sched_setaffinity(pid, rest)
         daemon = await asyncio.create_subprocess_exec(
             *command, stderr=log, env={**os.environ, "CTI_AMI__SECRET": SECRET}
         )
@@ -322,9 +371,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rate, first = float(args.start), 0
             while rate <= args.max:
                 before = cpu_seconds(daemon.pid)
+                threads_before = thread_cpu(daemon.pid)
                 ours.send((rate, args.seconds, first, time.time() + 0.5))
                 rang: dict[int, float] = await asyncio.get_running_loop().run_in_executor(None, ours.recv)
+                replayed_at = time.monotonic()
                 await asyncio.sleep(3.0)  # the last pops of the step
+                lag = await journal_lag(db, first + len(rang), replayed_at, JOURNAL_LAG_LIMIT_S + 5)
                 ms = [1000 * (pops.held[call_id(n)] - t) for n, t in rang.items() if call_id(n) in pops.held]
                 step = Step(
                     rate,
@@ -333,14 +385,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     percentile(ms, 50),
                     percentile(ms, 99),
                     cpu_seconds(daemon.pid) - before,
+                    lag,
                 )
                 steps.append(step)
                 print(
                     f"{rate:7.1f} calls/s x {args.seconds:g} s: {step.calls} calls, "
                     f"missing pops {step.missing}, "
                     f"pop p50 {step.p50_ms:8.1f} ms p99 {step.p99_ms:8.1f} ms, daemon CPU "
-                    f"{step.cpu_s:6.1f} s ({1000 * step.cpu_s / max(step.calls, 1):.2f} ms/call) "
+                    f"{step.cpu_s:6.1f} s ({1000 * step.cpu_s / max(step.calls, 1):.2f} ms/call), journal "
+                    f"{'behind' if step.journal_lag_s is None else f'{step.journal_lag_s:.1f} s'} "
                     f"{'held' if step.held else 'NOT held'}",
+                    flush=True,
+                )
+                after = thread_cpu(daemon.pid)
+                spent = {k: v - threads_before.get(k, 0.0) for k, v in after.items()}
+                print(
+                    "         CPU by thread: "
+                    + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v),
                     flush=True,
                 )
                 if not step.held:
@@ -378,6 +439,9 @@ def main() -> None:
     parser.add_argument("--start", type=float, default=25.0, help="first step's calls per second")
     parser.add_argument("--max", type=float, default=800.0, help="no step above this rate")
     parser.add_argument("--profile", action="store_true", help="run the daemon under cProfile")
+    parser.add_argument(
+        "--cpu", type=int, default=None, help="pin the daemon to this one core (taskset), the bench elsewhere"
+    )
     parser.add_argument("--profile-out", default=None, help="keep the cProfile data in this file")
     parser.add_argument(
         "--log-out", default=None, help="keep the daemon's log (warnings and up) in this file"
