@@ -195,7 +195,7 @@ class Daemon:
             node_id=node,
             catalog=lambda: self.catalog,
             customer_name=self.journal.customer_name,
-            settled=self.pops.idle,
+            settled=self.pops.settled,
             followup_max_attempts=config.routing.followup_max_attempts,
         )
         self.due_postponements, self.call_facts = followers.due_postponements, followers.call_facts

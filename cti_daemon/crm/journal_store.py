@@ -224,6 +224,13 @@ class JournalStore:
             notes, events = await self._children(session, [contact_id])
         return _record(row, notes.get(contact_id, []), events.get(contact_id, []))
 
+    async def get_many(self, contact_ids: Sequence[str]) -> dict[str, ContactRecord]:
+        """Several contacts in one read (those not found are left out)."""
+        async with self._store.session() as session:
+            rows = (await session.scalars(select(Contact).where(Contact.id.in_(list(contact_ids))))).all()
+            notes, events = await self._children(session, [r.id for r in rows])
+        return {r.id: _record(r, notes.get(r.id, []), events.get(r.id, [])) for r in rows}
+
     async def update(
         self, contact_id: str, changes: dict[str, Any], *, expected_version: int, event: EventRecord
     ) -> ContactRecord:

@@ -19,6 +19,7 @@ from cti_daemon.ami.call_events import CallEvent
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.frames import AmiMessage
 from cti_daemon.crm import call_facts_store as facts_store
+from cti_daemon.crm.call_facts_store import Closing
 from cti_daemon.crm.journal_store import (
     CALLER_NAME_MAX,
     CALLER_PHONE_MAX,
@@ -32,6 +33,7 @@ from cti_daemon.ids import uuid7
 from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing.call_ledger import CallLedger, CallSummary
 from cti_daemon.routing.contact_json import contact_json
+from cti_daemon.routing.facts_writer import FactsWriter
 from cti_daemon.routing.journal_writer import JournalWriter
 from cti_daemon.routing.ring_contacts import RingContacts
 
@@ -55,7 +57,7 @@ class CallFacts:
         out: AgentPort,
         clock: Callable[[], datetime],
         node_id: str,
-        settled: Callable[[], Awaitable[None]],
+        settled: Callable[[str], Awaitable[None]],
     ) -> None:
         self._store = store
         self._journal = journal
@@ -66,8 +68,9 @@ class CallFacts:
         self._out = out
         self._clock = clock
         self._node = node_id
-        self._settled = settled  # until the pops (and the contacts their rings register) are handled
+        self._settled = settled  # until the call's pops (and the contact its ring registers) are handled
         self.ledger = CallLedger()
+        self._facts = FactsWriter(store, journal)
         self.outbound: OutboundHook | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -104,7 +107,7 @@ class CallFacts:
     # --- writing -------------------------------------------------------------------------------------
     async def _finish(self, summary: CallSummary, known_id: str | None) -> None:
         try:
-            await self._settled()
+            await self._settled(summary.call_id)
             # Asked again once the pops are handled: a ring still being identified when the call ended
             # registered its contact only then; its write may still be under way (the store slow or
             # away: neither in the store nor yet in the spool), or it waits in the spool.
@@ -116,19 +119,37 @@ class CallFacts:
             )
             if contact_id is not None:
                 await self._writer.settle(contact_id)
-                if self.outbound is not None and await self.outbound(summary, contact_id):
+                # A contact the ring registered is an inbound call's: only others may be click to dial's.
+                rang = known_id is not None or self._ring.contact_of_call(summary.call_id) is not None
+                if not rang and self.outbound is not None and await self.outbound(summary, contact_id):
                     return
-                await self._write(contact_id, summary)
+                await self._write(contact_id, summary, closing=self._closing(summary, contact_id))
             elif self._directory.is_extension(summary.number):
                 return  # a colleague's call: not the journal's (nor a callback to make)
             elif not summary.answered and (summary.abandoned or self._employees(summary)):
-                contact_id = await self._register_missed(summary)
-            if summary.answered:
-                await self.close(
-                    summary.number, summary.answered_at or summary.ended_at, "answered", contact_id
-                )
+                await self._register_missed(summary)
+            elif (closing := self._closing(summary, None)) is not None:
+                self._closed((await self._facts.write(None, {}, closing)).closed, closing)
         except StoreError as exc:
             log.warning("call_facts.store_unavailable", call_id=summary.call_id, reason=str(exc))
+
+    def _closing(self, summary: CallSummary, contact_id: str | None) -> Closing | None:
+        """An answered caller's open missed calls close (the callback list's entry)."""
+        e164 = self._rules.e164(summary.number) if summary.answered and summary.number else None
+        if not e164:
+            return None
+        return Closing(e164, summary.answered_at or summary.ended_at, "answered", contact_id)
+
+    @staticmethod
+    def _closed(closed: list[str], closing: Closing) -> None:
+        if closed:
+            log.info(
+                "callbacks.closed",
+                number=closing.e164,
+                kind=closing.kind,
+                contacts=len(closed),
+                by=closing.by_contact_id,
+            )
 
     async def close(self, number: str, at: datetime, kind: str, by_contact_id: str | None) -> None:
         e164 = self._rules.e164(number) if number else None
@@ -153,12 +174,19 @@ class CallFacts:
             "wait_s": summary.wait_s,
         }
 
-    async def _write(self, contact_id: str, summary: CallSummary, outcome: str | None = None) -> None:
-        if not await facts_store.write_facts(self._store, contact_id, self.facts_of(summary, outcome)):
-            return
-        record = await self._journal.get(contact_id)
-        if record is not None:
-            self._out.traffic(contact_id=record.id, contact=contact_json(record))
+    async def _write(
+        self,
+        contact_id: str,
+        summary: CallSummary,
+        outcome: str | None = None,
+        closing: Closing | None = None,
+    ) -> None:
+        written = await self._facts.write(contact_id, self.facts_of(summary, outcome), closing)
+        if closing is not None:
+            self._closed(written.closed, closing)
+        if written.record is None:
+            return  # not in the store (waiting in the spool, or gone)
+        self._out.traffic(contact_id=contact_id, contact=contact_json(written.record))
         log.info(
             "call_facts.written", contact_id=contact_id, call_id=summary.call_id, outcome=summary.outcome
         )

@@ -45,7 +45,7 @@ class JournalFollowers:
         node_id: str,
         catalog: Callable[[], PurposeCatalog],
         customer_name: Callable[[ContactRecord], Awaitable[str | None]],
-        settled: Callable[[], Awaitable[None]],
+        settled: Callable[[str], Awaitable[None]],
         followup_max_attempts: int,
     ) -> JournalFollowers:
         facts = CallFacts(

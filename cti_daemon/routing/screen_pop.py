@@ -95,6 +95,12 @@ class ScreenPopService:
             self._chains[call_id] = task
             task.add_done_callback(functools.partial(self._chain_done, call_id))
 
+    async def settled(self, call_id: str) -> None:
+        """Wait until every event submitted for this call has been handled (its ring's contact is then
+        registered). Not `idle`: under steady load some call always has events in hand."""
+        while (task := self._chains.get(call_id)) is not None and not task.done():
+            await asyncio.gather(task, return_exceptions=True)
+
     async def idle(self) -> None:
         """Wait until every submitted event has been handled (tests and shutdown)."""
         while self._chains:
