@@ -198,10 +198,14 @@ class CallFacts:
     async def _register_missed(self, summary: CallSummary) -> str:
         employees = self._employees(summary)
         waited = summary.wait_s or 0
+        # The code and its figures let the pages say the reason in the reader's language.
+        said: dict[str, Any] = {"cause": summary.cause, "waited_s": waited}
         if summary.abandoned:
             reason = f"the caller gave up waiting in queue {summary.queue} after {waited} s"
+            said |= {"code": "abandoned", "queue": summary.queue}
         else:
             reason = f"nobody answered at {', '.join(summary.rang)}; the caller hung up after {waited} s"
+            said |= {"code": "unanswered", "extensions": list(summary.rang)}
         at = summary.rang_at or summary.ended_at
         record = ContactRecord(
             id=uuid7(),
@@ -222,9 +226,7 @@ class CallFacts:
                 EventRecord(
                     uuid7(), at, ACTOR, "registered", {"via": "missed_call", "rang": list(summary.rang)}
                 ),
-                EventRecord(
-                    uuid7(), summary.ended_at, ACTOR, "missed", {"reason": reason, "cause": summary.cause}
-                ),
+                EventRecord(uuid7(), summary.ended_at, ACTOR, "missed", {"reason": reason, **said}),
             ),
         )
         await self._writer.create(record)

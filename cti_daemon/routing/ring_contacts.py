@@ -199,7 +199,9 @@ class RingContacts:
         now = self._clock()
         waited = int((now - live.rang_at).total_seconds())
         reason = f"the caller hung up after {waited} s; nobody answered"
-        event = EventRecord(uuid7(), now, ACTOR, "missed", {"reason": reason, "cause": ended.cause})
+        # The code and its figures let the pages say the reason in the reader's language.
+        said = {"reason": reason, "cause": ended.cause, "code": "hung_up", "waited_s": waited}
+        event = EventRecord(uuid7(), now, ACTOR, "missed", said)
         updated = await self._writer.mark_missed(record.id, reason, event)
         if updated is None:
             return  # reception already did something with it, or the mark waits in the spool

@@ -52,6 +52,8 @@ async def test_given_a_call_at_an_employee_nobody_answered_then_it_is_a_missed_c
     assert entry["responsible_employee_id"] == "e-201" and entry["last_outcome"] == "missed"
     _, contact = await callback_desk.api.get(f"/api/v1/contacts/{entry['last_contact_id']}")
     assert contact["status"] == "missed" and "201" in contact["missed_reason"]
+    [missed] = [h["data"] for h in contact["history"] if h["kind"] == "missed"]
+    assert missed["code"] == "unanswered" and missed["extensions"] == ["201"]  # for the pages' catalogs
     assert contact["call"]["outcome"] == "missed" and contact["call"]["wait_s"] is not None
     assert (
         contact["call"]["rang_at"] and contact["call"]["ended_at"] and contact["call"]["answered_at"] is None
@@ -66,6 +68,10 @@ async def test_given_a_queue_caller_who_gave_up_then_it_is_an_abandoned_missed_c
     [entry] = await _callbacks(callback_desk)
     assert entry["number"] == TWO and entry["last_outcome"] == "abandoned"
     assert "queue service" in entry["last_reason"]
+    _, contact = await callback_desk.api.get(f"/api/v1/contacts/{entry['last_contact_id']}")
+    [missed] = [h["data"] for h in contact["history"] if h["kind"] == "missed"]
+    assert missed["code"] == "abandoned" and missed["queue"] == "service"  # for the pages' catalogs
+    assert missed["waited_s"] == contact["call"]["wait_s"] and missed["reason"] == contact["missed_reason"]
 
 
 async def test_given_missed_calls_of_two_numbers_then_merged_per_number_newest_first_an_answer_closes_one(

@@ -435,3 +435,51 @@ async def test_given_201_busy_with_a_note_when_given_a_visit_then_reception_conf
         names = await rows.evaluate_all("rs => rs.map(r => r.cells[4].textContent)")
         _, stored = await desk.get("/api/v1/contacts?customer=c-00001")
         assert names == [customer["name"]] * len(stored["contacts"]) and names
+
+
+_OVERFLOWING = """() => {
+    const width = document.documentElement.clientWidth;
+    return [...document.querySelectorAll("body *")]
+        .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > width + 1)
+        .filter((e) => !e.closest(".scrolls"))
+        .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
+        .slice(0, 8);
+}"""
+
+
+@pytest.mark.parametrize("width", [420, 800])
+async def test_given_a_narrow_window_then_the_console_and_the_ringing_card_fit_its_width(
+    browser: Browser, desk: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary], width: int
+) -> None:
+    """A phone or half a screen: every panel within the window (the tables scroll inside their own box),
+    nothing cut off at the right."""
+    number = seeded_sqlite[1].known_numbers[0]
+    async with tab(browser, desk.base) as t:
+        await t.page.set_viewport_size({"width": width, "height": 900})
+        await t.sign_in("asmirnova")
+        await t.page.wait_for_selector("#link-state[data-state=live]")
+        _task, handle = await _ring(sim, number)
+        card = _card(t, handle)
+        await expect(card).to_be_visible()
+        await expect(card.locator(".customer-name")).not_to_be_empty()
+        await t.shot(f"console-{width}px.png")
+        assert await t.page.evaluate(_OVERFLOWING) == []
+        assert await t.page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+async def test_given_a_russian_console_then_the_pbxs_missed_reason_is_said_in_russian(
+    browser: Browser, desk: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    """The daemon stores the PBX's reason in English with a code and its figures; the page says it in the
+    reader's language."""
+    raw = seeded_sqlite[1].known_numbers[5]
+    async with tab(browser, desk.base, locale="ru-RU") as t:
+        await t.page.set_viewport_size({"width": 1600, "height": 1000})
+        await t.sign_in("asmirnova")
+        await t.page.wait_for_selector("#link-state[data-state=live]")
+        await _ring(sim, raw, answer=False, ring_s=0.3)
+        item = t.page.locator("#missed .missed").first
+        await expect(item).to_be_visible(timeout=8000)
+        await expect(item.locator(".missed-why")).to_contain_text("никто не ответил")
+        await expect(item.locator(".missed-why")).not_to_contain_text("nobody")
+        await t.shot("console-missed-ru.png")

@@ -4,6 +4,7 @@ import { el, row } from "./dom.js";
 import { t, when } from "./i18n.js";
 import { call } from "./api.js";
 import { sayError } from "./contacts.js";
+import { missedReason, historyKind } from "./contact-words.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUSES = ["open", "registered", "assigned", "in_progress", "postponed", "finalized", "missed"];
@@ -126,10 +127,10 @@ function renderContact() {
     row(t("responsible"), employeeName(c.responsible_employee_id)),
     row(t("description"), c.description || "—"),
     c.call_id ? row(t("call_id"), c.call_id) : null,
-    c.missed_reason ? row(t("missed_calls"), c.missed_reason) : null,
+    c.missed_reason ? row(t("missed_calls"), missedReason(c)) : null,
   );
   const notes = el("ul", { class: "notes" }, ...(c.notes || []).map((n) => el("li", {}, el("span", { class: "note-meta", text: `${n.author} · ${when(n.at)}` }), n.text)));
-  const history = el("ol", { class: "history" }, ...(c.history || []).map((h) => el("li", { text: `${when(h.at)} · ${h.actor} · ${h.kind}` })));
+  const history = el("ol", { class: "history" }, ...(c.history || []).map((h) => el("li", { text: `${when(h.at)} · ${h.actor} · ${historyKind(h.kind)}` })));
   const noteInput = el("input", { maxlength: "2000", "aria-label": t("add_note") });
   const actions = el(
     "div",

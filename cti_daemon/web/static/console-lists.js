@@ -5,6 +5,7 @@ import { el } from "./dom.js";
 import { t, when, count } from "./i18n.js";
 import { call } from "./api.js";
 import { sayError } from "./contacts.js";
+import { missedReason } from "./contact-words.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -107,7 +108,7 @@ function missedItem(desk, c) {
       number ? el("span", { class: "number", text: number }) : null,
       el("span", { class: "contact-time", text: when(c.created_at) }),
     ),
-    el("p", { class: "missed-why", text: c.missed_reason || t("missed_no_reason") }),
+    el("p", { class: "missed-why", text: missedReason(c) || t("missed_no_reason") }),
     el(
       "div",
       { class: "actions" },

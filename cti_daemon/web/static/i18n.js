@@ -56,6 +56,11 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
+// Whether the catalogs have this key (a stored code with no text falls back to what was stored).
+export function has(key) {
+  return Boolean((catalogs[lang] && key in catalogs[lang]) || (catalogs.en && key in catalogs.en));
+}
+
 export function apply(root) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
