@@ -11,11 +11,12 @@ machine).
 
 The rate steps up (x STEP_FACTOR) from --start for --seconds each (60 by default; shorter for a quick
 run); a step is held when every call got its pop, pop p99 < 1 s, and the journal caught up: every call's
-contact stored with its outcome (the call facts) within 10 s of the step's last call. Before the steps, the bare mosquitto
-QoS 1 publish rate of pop-sized messages, on the same broker. With --profile the daemon runs under
+contact stored with its outcome (the call facts) within 10 s of the step's last call. Before the steps,
+the bare mosquitto QoS 1 publish rate of pop-sized messages, on the same broker. --cpu N pins the daemon
+to core N (the replay, the broker and the bench to the others). With --profile the daemon runs under
 cProfile and the top functions by own time are printed.
 
-    python bench/capacity.py [--seconds 60] [--start 25] [--max 800] [--profile]
+    python bench/capacity.py [--seconds 60] [--start 25] [--max 800] [--cpu N] [--profile] [--log-out F]
 
 The last line: {"bench":"capacity","max_calls_per_s":..,"pop_p99_ms_at_max":..,"mqtt_bare_msgs_per_s":..}
 """
@@ -306,7 +307,8 @@ class Step:
 def journal_counts(db: Path) -> tuple[int, int]:
     """Contacts of calls, and those whose call's facts (the outcome) are written: read beside the daemon."""
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as conn:
-        row = conn.execute("SELECT count(*), count(outcome) FROM contacts WHERE call_id IS NOT NULL").fetchone()
+        query = "SELECT count(*), count(outcome) FROM contacts WHERE call_id IS NOT NULL"
+        row = conn.execute(query).fetchone()
     return int(row[0]), int(row[1])
 
 
@@ -399,11 +401,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 after = thread_cpu(daemon.pid)
                 spent = {k: v - threads_before.get(k, 0.0) for k, v in after.items()}
-                print(
-                    "         CPU by thread: "
-                    + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v),
-                    flush=True,
-                )
+                busiest = sorted(spent.items(), key=lambda kv: -kv[1])
+                shares = ", ".join(f"{k} {v:.1f} s" for k, v in busiest if v)
+                print(f"         CPU by thread: {shares}", flush=True)
                 if not step.held:
                     break
                 first += len(rang)
