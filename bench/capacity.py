@@ -1,13 +1,13 @@
 """Capacity: the highest call rate one daemon holds, every pop delivered and pop p99 under 1 s.
 
-The daemon runs for real (`cti-daemon run`, its own process, every feature on: a seeded SQLite store, the
-journal registering a contact for each call ringing at reception, line states, call events, the HTTP
-API) against a real mosquitto. The PBX side is not the simulator (it cannot place 100 calls/s on two
-shared cores): a separate process replays pre-generated AMI bytes, each call the 26 frames of the recorded
-Asterisk 22 call b_inbound_answered (noise included; ids and caller number per call), its ringing part at
-the call's slot and the rest (answer, hang-up) HOLD_S later. A subscriber stamps each pop; latency is from
-the moment the replay wrote the call's DialBegin to the moment the pop is held (one clock: both on this
-machine).
+The daemon runs for real (`cti-daemon run`, its own process, every feature on: a seeded SQLite store, or
+a PostgreSQL database of its own with --url; the journal registering a contact for each call ringing at
+reception, line states, call events, the HTTP API) against a real mosquitto. The PBX side is not the
+simulator (it cannot place 100 calls/s on two shared cores): a separate process replays pre-generated
+AMI bytes, each call the 26 frames of the recorded Asterisk 22 call b_inbound_answered (noise included;
+ids and caller number per call), its ringing part at the call's slot and the rest (answer, hang-up)
+HOLD_S later. A subscriber stamps each pop; latency is from the moment the replay wrote the call's
+DialBegin to the moment the pop is held (one clock: both on this machine).
 
 The rate steps up (x STEP_FACTOR) from --start for --seconds each (60 by default; shorter for a quick
 run); a step is held when every call got its pop, pop p99 < 1 s, and the journal caught up: every call's
@@ -16,7 +16,7 @@ the bare mosquitto QoS 1 publish rate of pop-sized messages, on the same broker.
 to core N (the replay, the broker and the bench to the others). With --profile the daemon runs under
 cProfile and the top functions by own time are printed.
 
-    python bench/capacity.py [--seconds 60] [--start 25] [--max 800] [--cpu N] [--profile] [--log-out F]
+    python bench/capacity.py [--seconds 60] [--start 25] [--max 800] [--cpu N] [--url URL] [--profile]
 
 The last line: {"bench":"capacity","max_calls_per_s":..,"pop_p99_ms_at_max":..,"mqtt_bare_msgs_per_s":..}
 """
@@ -31,16 +31,18 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pstats
-import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import aiomqtt
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -50,7 +52,7 @@ from ami_throughput import call_template  # noqa: E402
 
 from cti_daemon.ami.frames import FrameReader  # noqa: E402
 from cti_daemon.crm.seed import seed_demo  # noqa: E402
-from cti_daemon.crm.store import open_store  # noqa: E402
+from cti_daemon.crm.store import Store, open_store  # noqa: E402
 from cti_daemon.demo.broker import LocalBroker, free_port  # noqa: E402
 
 SECRET = "bench-capacity-secret"
@@ -156,7 +158,7 @@ async def _replay(conn: multiprocessing.connection.Connection) -> None:
 
 
 # --- the daemon, the broker, the subscriber ----------------------------------------------------------
-def write_config(tmp: Path, ami_port: int, mqtt_url: str, db: Path, http_port: int) -> Path:
+def write_config(tmp: Path, ami_port: int, mqtt_url: str, db_url: str, http_port: int) -> Path:
     path = tmp / "capacity.toml"
     path.write_text(
         f"""
@@ -168,7 +170,7 @@ ping_interval_s = 30.0
 url = "{mqtt_url}"
 node_id = "capacity"
 [database]
-url = "sqlite+aiosqlite:///{db}"
+url = "{db_url}"
 [http]
 listen = "127.0.0.1:{http_port}"
 [routing]
@@ -304,20 +306,42 @@ class Step:
         return self.missing == 0 and self.p99_ms < P99_LIMIT_MS and caught_up
 
 
-def journal_counts(db: Path) -> tuple[int, int]:
+async def journal_counts(store: Store) -> tuple[int, int]:
     """Contacts of calls, and those whose call's facts (the outcome) are written: read beside the daemon."""
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as conn:
+    async with store.session() as session:
         query = "SELECT count(*), count(outcome) FROM contacts WHERE call_id IS NOT NULL"
-        row = conn.execute(query).fetchone()
+        row = (await session.execute(text(query))).one()
     return int(row[0]), int(row[1])
 
 
-async def journal_lag(db: Path, calls: int, since: float, limit_s: float) -> float | None:
+@contextlib.asynccontextmanager
+async def bench_store(url: str | None, tmp: Path) -> AsyncIterator[str]:
+    """The store the daemon runs on: SQLite in `tmp`, or a database of its own made (and dropped after)
+    on the PostgreSQL server `url` names."""
+    if not url:
+        yield f"sqlite+aiosqlite:///{tmp / 'cti.db'}"
+        return
+    name = f"cti_capacity_{os.getpid()}"
+    base = make_url(url)
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def journal_lag(store: Store, calls: int, since: float, limit_s: float) -> float | None:
     """Seconds from `since` until the journal holds `calls` contacts with their outcome (None: not within
     `limit_s` more): the work behind the pops (contacts, call facts) kept up, or fell behind."""
     deadline = time.monotonic() + limit_s
     while True:
-        contacts, with_outcome = await asyncio.to_thread(journal_counts, db)
+        contacts, with_outcome = await journal_counts(store)
         if contacts >= calls and with_outcome >= calls:
             return time.monotonic() - since
         if time.monotonic() > deadline:
@@ -329,11 +353,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     steps: list[Step] = []
     async with contextlib.AsyncExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cti-capacity-")))
-        db = tmp / "cti.db"
-        store = open_store(f"sqlite+aiosqlite:///{db}")
+        db_url = await stack.enter_async_context(bench_store(args.url, tmp))
+        store = open_store(db_url)
+        stack.push_async_callback(store.dispose)
         await store.create_schema()
         await seed_demo(store)
-        await store.dispose()
         broker = await stack.enter_async_context(LocalBroker())
         if broker.kind != "mosquitto":
             raise SystemExit("capacity needs the mosquitto binary (apt-get install mosquitto)")
@@ -346,7 +370,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stack.callback(replay.terminate)
         ami_port = ours.recv()
         http_port = free_port()
-        config = write_config(tmp, ami_port, broker.url, db, http_port)
+        config = write_config(tmp, ami_port, broker.url, db_url, http_port)
         log = (Path(args.log_out) if args.log_out else tmp / "daemon.log").open("wb")
         stack.callback(log.close)
         profile = Path(args.profile_out) if args.profile_out else tmp / "daemon.prof"
@@ -378,7 +402,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 rang: dict[int, float] = await asyncio.get_running_loop().run_in_executor(None, ours.recv)
                 replayed_at = time.monotonic()
                 await asyncio.sleep(3.0)  # the last pops of the step
-                lag = await journal_lag(db, first + len(rang), replayed_at, JOURNAL_LAG_LIMIT_S + 5)
+                lag = await journal_lag(store, first + len(rang), replayed_at, JOURNAL_LAG_LIMIT_S + 5)
                 ms = [1000 * (pops.held[call_id(n)] - t) for n, t in rang.items() if call_id(n) in pops.held]
                 step = Step(
                     rate,
@@ -439,6 +463,9 @@ def main() -> None:
     parser.add_argument("--start", type=float, default=25.0, help="first step's calls per second")
     parser.add_argument("--max", type=float, default=800.0, help="no step above this rate")
     parser.add_argument("--profile", action="store_true", help="run the daemon under cProfile")
+    parser.add_argument(
+        "--url", default=None, help="a PostgreSQL server (postgresql+asyncpg://...): a database is made there"
+    )
     parser.add_argument(
         "--cpu", type=int, default=None, help="pin the daemon to this one core (taskset), the bench elsewhere"
     )
