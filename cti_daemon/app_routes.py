@@ -19,11 +19,11 @@ from cti_daemon.api import lines as lines_api
 from cti_daemon.api import lookup as lookup_api
 from cti_daemon.api import metrics as metrics_api
 from cti_daemon.api import originate as originate_api
+from cti_daemon.api import own_password, sources
 from cti_daemon.api import presence as presence_api
 from cti_daemon.api import purposes as purposes_api
 from cti_daemon.api import reports as reports_api
 from cti_daemon.api import sessions as sessions_api
-from cti_daemon.api import sources
 from cti_daemon.api import stream as stream_api
 from cti_daemon.api import transfers as transfers_api
 from cti_daemon.api.routes import Route
@@ -43,6 +43,7 @@ def api_routes(d: Daemon, identify: lookup_api.IdentifyFn) -> list[Route]:
     return [
         *health_api.routes(d.health),
         *sessions_api.routes(d.sessions),
+        *own_password.routes(d.sessions),
         *accounts_api.routes(lambda: list_accounts(d.store)),
         *metrics_api.routes(d.metrics, d.health),
         *lookup_api.routes(identify),

@@ -91,13 +91,44 @@ class SessionBook:
             log.warning("session.signin_refused", login=login, address=address, reason=reason)
             raise SignInRefusedError
         self.limits.succeeded(login)
+        return await self._open(account, address)
+
+    async def change_password(self, session_id: str, current: str, new: str, address: str) -> SignedIn:
+        """The signed-in person's own password: `current` must be theirs (a wrong one counts against the
+        sign-in limits, as a sign-in would). Every session of theirs ends; this browser gets a new one.
+        Raises SignInLimitedError, SignInRefusedError, PasswordRefusedError, StoreUnavailableError, or
+        LookupError when the session no longer holds."""
+        account = await self.check(session_id)
+        if account is None:
+            raise LookupError("no session")
+        login = account.login
+        wait = self.limits.retry_after(login, address)
+        if wait is not None:
+            log.warning("session.password_change_limited", login=login, address=address, retry_after_s=wait)
+            raise SignInLimitedError(wait)
+        passwords.check_new(new)
+        found = await accounts.account_for_sign_in(self._store, login)
+        if found is None or not await self._verify(found[1], current):
+            self.limits.failed(login, address)
+            log.warning("session.password_change_refused", login=login, address=address)
+            raise SignInRefusedError
+        async with self._verifying:  # hashing costs what a verification does
+            new_hash = await asyncio.to_thread(passwords.hash_password, new)
+        await accounts.set_password_hash(self._store, login, new_hash)  # ends every session of theirs
+        for digest in [d for d, known in self._known.items() if known.account.login == login]:
+            del self._known[digest]
+        self.limits.succeeded(login)
+        log.info("session.password_changed", login=login, address=address)
+        return await self._open(found[0], address)
+
+    async def _open(self, account: Account, address: str) -> SignedIn:
         now = self._clock()
         session_id = secrets.token_urlsafe(32)
         digest = digest_of(session_id)
         await accounts.drop_expired(self._store, now, now - self._idle)
         await accounts.add_session(self._store, digest, account.employee_id, now, now + self._max)
         self._remember(digest, _Known(account, now, now + self._max))
-        log.info("session.signed_in", login=login, role=account.role, address=address)
+        log.info("session.signed_in", login=account.login, role=account.role, address=address)
         return SignedIn(session_id, account)
 
     async def _verify(self, stored: str | None, password: str) -> bool:

@@ -33,7 +33,7 @@ PATH = "/api/v1/session"
 _MAX_COOKIE = 128  # token_urlsafe(32) is 43 characters; anything much longer is not ours
 
 
-def _cookie_of(request: web.Request) -> str | None:
+def cookie_of(request: web.Request) -> str | None:
     value = request.cookies.get(COOKIE)
     if not value or len(value) > _MAX_COOKIE:
         return None
@@ -55,7 +55,7 @@ async def session_principal(request: web.Request) -> Principal | None:
     A state-changing request or a WebSocket upgrade made with a cookie must pass the Origin check (403
     `bad_origin`). Sets request[PRINCIPAL] and request[ACTOR] (the login) when found.
     """
-    session_id = _cookie_of(request)
+    session_id = cookie_of(request)
     book = request.app.get(SESSIONS)
     if session_id is None or book is None:
         return None
@@ -71,7 +71,7 @@ async def session_principal(request: web.Request) -> Principal | None:
     return principal
 
 
-def _account_json(account: Account) -> dict[str, str | None]:
+def account_json(account: Account) -> dict[str, str | None]:
     return {
         "login": account.login,
         "employee_id": account.employee_id,
@@ -81,7 +81,19 @@ def _account_json(account: Account) -> dict[str, str | None]:
     }
 
 
-def _no_session() -> ApiError:
+def with_session(response: web.Response, request: web.Request, session_id: str) -> web.Response:
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request_scheme(request) == "https",
+    )
+    return response
+
+
+def no_session() -> ApiError:
     return ApiError(401, "unauthorized", "not signed in (or the session has ended): sign in again")
 
 
@@ -97,7 +109,7 @@ def routes(book: SessionBook) -> list[Route]:
             raise bad_request(
                 f"password must be text of at most {MAX_PASSWORD_LENGTH} characters", field="password"
             )
-        earlier = _cookie_of(request)
+        earlier = cookie_of(request)
         try:
             signed = await book.sign_in(login.strip(), password, client_address(request))
         except SignInLimitedError as exc:
@@ -113,26 +125,17 @@ def routes(book: SessionBook) -> list[Route]:
             raise ApiError(503, "store_unavailable", "the store cannot be reached; try again") from None
         if earlier is not None:  # signing in again replaces the browser's session, it does not add one
             await book.sign_out(earlier)
-        response = ok(_account_json(signed.account))
-        response.set_cookie(
-            COOKIE,
-            signed.session_id,
-            path="/",
-            httponly=True,
-            samesite="Strict",
-            secure=request_scheme(request) == "https",
-        )
-        return response
+        return with_session(ok(account_json(signed.account)), request, signed.session_id)
 
     async def who(request: web.Request) -> web.Response:
-        session_id = _cookie_of(request)
+        session_id = cookie_of(request)
         account = await book.check(session_id) if session_id else None
         if account is None:
-            raise _no_session()
-        return ok(_account_json(account))
+            raise no_session()
+        return ok(account_json(account))
 
     async def sign_out(request: web.Request) -> web.StreamResponse:
-        session_id = _cookie_of(request)
+        session_id = cookie_of(request)
         if session_id is not None:
             check_origin(request)
             await book.sign_out(session_id)

@@ -11,6 +11,7 @@ import * as register from "./console-register.js";
 import * as transfer from "./console-transfer.js";
 import { renderQueue, renderMissed } from "./console-lists.js";
 import * as journal from "./console-journal.js";
+import { openPasswordDialog } from "./password.js";
 
 export const $ = (id) => document.getElementById(id);
 
@@ -45,6 +46,7 @@ async function main() {
     render();
   });
   $("sign-out").addEventListener("click", signOut);
+  $("password-open").addEventListener("click", openPasswordDialog);
   try {
     desk.me = await call("GET", "/api/v1/session");
   } catch {

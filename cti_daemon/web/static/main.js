@@ -7,6 +7,7 @@ import { renderCard } from "./card.js";
 import { renderContacts, isOpen, sortNewestFirst, sayError } from "./contacts.js";
 import { el } from "./dom.js";
 import { beep } from "./sound.js";
+import { openPasswordDialog } from "./password.js";
 import * as followups from "./followups.js";
 
 const $ = (id) => document.getElementById(id);
@@ -41,6 +42,7 @@ async function main() {
   });
   $("sign-in").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
+  $("password-open").addEventListener("click", openPasswordDialog);
   $("presence-form").addEventListener("submit", savePresence);
   $("notify-ask").addEventListener("click", askNotifications);
   let me = null;
@@ -56,6 +58,7 @@ async function main() {
 function showSignIn() {
   $("app").hidden = true;
   $("sign-out").hidden = true;
+  $("password-open").hidden = true;
   $("my-line").hidden = true;
   $("notify-ask").hidden = true;
   $("who").textContent = "";
@@ -109,6 +112,7 @@ function enter(me) {
   $("sign-in").hidden = true;
   $("app").hidden = false;
   $("sign-out").hidden = false;
+  $("password-open").hidden = false;
   $("who").textContent = me.name ? `${me.name} (${me.login})` : me.login;
   if ("Notification" in window && Notification.permission === "default" && !localStorage.getItem("cti.notify-asked")) {
     $("notify-ask").hidden = false;
