@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -462,6 +463,8 @@ async def test_given_a_narrow_window_then_the_console_and_the_ringing_card_fit_i
         card = _card(t, handle)
         await expect(card).to_be_visible()
         await expect(card.locator(".customer-name")).not_to_be_empty()
+        await expect(card).to_contain_text("registered, follows the call")
+        await expect(card).not_to_contain_text(re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-"))  # no contact id
         await t.shot(f"console-{width}px.png")
         assert await t.page.evaluate(_OVERFLOWING) == []
         assert await t.page.evaluate("document.documentElement.scrollWidth") <= width

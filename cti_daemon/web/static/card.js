@@ -86,7 +86,8 @@ export function renderCard(pop, { dial }) {
   if (pop.purpose) {
     facts.append(row(t("purpose"), t("purpose_" + pop.purpose.code) + (pop.purpose.auto ? ` (${t("auto")})` : "")));
   }
-  if (!pop.contact && pop.contact_id) facts.append(row(t("journal"), t("journal_contact", { id: pop.contact_id })));
+  // The contact's id means nothing to a person: that the call is in the journal does.
+  if (!pop.contact && pop.contact_id) facts.append(row(t("journal"), t("journal_contact")));
   if (pop.contact) {
     const by = pop.contact.written_by || pop.contact.registered_by || "?";
     facts.append(row(t("from_reception", { by }), pop.contact.description || "—"));
