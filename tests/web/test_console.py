@@ -480,9 +480,17 @@ async def test_given_a_russian_console_then_the_pbxs_missed_reason_is_said_in_ru
         await t.page.set_viewport_size({"width": 1600, "height": 1000})
         await t.sign_in("asmirnova")
         await t.page.wait_for_selector("#link-state[data-state=live]")
-        await _ring(sim, raw, answer=False, ring_s=0.3)
+        _task, handle = await _ring(sim, raw, answer=False, ring_s=0.3)
         item = t.page.locator("#missed .missed").first
         await expect(item).to_be_visible(timeout=8000)
         await expect(item.locator(".missed-why")).to_contain_text("никто не ответил")
         await expect(item.locator(".missed-why")).not_to_contain_text("nobody")
         await t.shot("console-missed-ru.png")
+        # The contact's page: the reason, and its history said by whom and what in Russian.
+        await t.page.fill("#jf-call", handle.call_id)
+        await t.page.click("#journal-filters button[type=submit]")
+        await t.page.locator("#journal-rows tr").first.locator("button.link").click()
+        history = t.page.locator("#contact-dialog .history")
+        await expect(history).to_contain_text("АТС · зарегистрирован")
+        await expect(history).to_contain_text("АТС · пропущен")
+        await expect(t.page.locator("#contact-dialog")).to_contain_text("никто не ответил")

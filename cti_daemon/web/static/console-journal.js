@@ -4,7 +4,7 @@ import { el, row } from "./dom.js";
 import { t, when } from "./i18n.js";
 import { call } from "./api.js";
 import { sayError } from "./contacts.js";
-import { missedReason, historyKind } from "./contact-words.js";
+import { missedReason, historyKind, actorName } from "./contact-words.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUSES = ["open", "registered", "assigned", "in_progress", "postponed", "finalized", "missed"];
@@ -130,7 +130,7 @@ function renderContact() {
     c.missed_reason ? row(t("missed_calls"), missedReason(c)) : null,
   );
   const notes = el("ul", { class: "notes" }, ...(c.notes || []).map((n) => el("li", {}, el("span", { class: "note-meta", text: `${n.author} · ${when(n.at)}` }), n.text)));
-  const history = el("ol", { class: "history" }, ...(c.history || []).map((h) => el("li", { text: `${when(h.at)} · ${h.actor} · ${historyKind(h.kind)}` })));
+  const history = el("ol", { class: "history" }, ...(c.history || []).map((h) => el("li", { text: `${when(h.at)} · ${actorName(h.actor)} · ${historyKind(h.kind)}` })));
   const noteInput = el("input", { maxlength: "2000", "aria-label": t("add_note") });
   const actions = el(
     "div",

@@ -19,3 +19,8 @@ export function missedReason(c) {
 export function historyKind(kind) {
   return has("history_" + kind) ? t("history_" + kind) : kind;
 }
+
+// Who did it: a person's login as it is; the daemon's own actors (the PBX, the system) by name.
+export function actorName(actor) {
+  return has("actor_" + actor) ? t("actor_" + actor) : actor;
+}
