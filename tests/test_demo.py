@@ -10,12 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from cti_daemon.demo.broker import free_port
 from cti_daemon.demo.runner import agent_command
+from tests.support.ports import free_port_run
 
 
 async def test_given_demo_started_then_identified_and_unknown_pops_print_within_10_seconds() -> None:
-    base = free_port()
+    base = free_port_run(3)
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

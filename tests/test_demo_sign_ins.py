@@ -9,7 +9,7 @@ import sys
 
 import aiohttp
 
-from cti_daemon.demo.broker import free_port
+from tests.support.ports import free_port_run
 
 LINE = re.compile(
     r"^console: http://127\.0\.0\.1:(?P<port>\d+)/  login: (?P<login>\S+)  password: (?P<password>\S+)"
@@ -18,7 +18,7 @@ LINE = re.compile(
 
 
 async def test_given_demo_started_then_each_person_gets_a_printed_sign_in_that_works() -> None:
-    base = free_port()
+    base = free_port_run(3)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from cti_daemon.agent.client import AgentClient, AgentOptions
-from cti_daemon.demo.broker import LocalBroker, free_port
+from cti_daemon.demo.broker import LocalBroker
 from tests.support.mqtt import Subscriber
+from tests.support.ports import free_port_run
 
 
 async def _spawn(*args: str) -> asyncio.subprocess.Process:
@@ -43,7 +44,7 @@ async def _read_until(proc: asyncio.subprocess.Process, wanted: str, seen: list[
 
 @pytest.fixture
 async def demo() -> AsyncIterator[str]:
-    base = free_port()
+    base = free_port_run(3)
     proc = await _spawn("demo", "--port-base", str(base), "--calls-per-minute", "60", "--duration", "30")
     try:
         await _read_until(proc, "cti-daemon demo:", [], 20)

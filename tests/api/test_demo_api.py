@@ -9,11 +9,11 @@ import sys
 
 import aiohttp
 
-from cti_daemon.demo.broker import free_port
+from tests.support.ports import free_port_run
 
 
 async def test_given_the_demo_then_the_printed_curl_line_answers_with_the_lines() -> None:
-    base = free_port()
+    base = free_port_run(3)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cti_daemon", "demo", "--port-base", str(base), "--duration", "20",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
