@@ -196,6 +196,7 @@ class Daemon:
             catalog=lambda: self.catalog,
             customer_name=self.journal.customer_name,
             settled=self.pops.settled,
+            identify=self.identifier.identify,
             followup_max_attempts=config.routing.followup_max_attempts,
         )
         self.due_postponements, self.call_facts = followers.due_postponements, followers.call_facts

@@ -20,6 +20,7 @@ from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.ami.frames import AmiMessage
 from cti_daemon.crm import call_facts_store as facts_store
 from cti_daemon.crm.call_facts_store import Closing
+from cti_daemon.crm.identify import Identification
 from cti_daemon.crm.journal_store import (
     CALLER_NAME_MAX,
     CALLER_PHONE_MAX,
@@ -32,6 +33,7 @@ from cti_daemon.crm.store import Store, StoreError
 from cti_daemon.ids import uuid7
 from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing.call_ledger import CallLedger, CallSummary
+from cti_daemon.routing.caller_identity import caller_identity
 from cti_daemon.routing.contact_json import contact_json
 from cti_daemon.routing.facts_writer import FactsWriter
 from cti_daemon.routing.journal_writer import JournalWriter
@@ -58,6 +60,7 @@ class CallFacts:
         clock: Callable[[], datetime],
         node_id: str,
         settled: Callable[[str], Awaitable[None]],
+        identify: Callable[[str], Awaitable[Identification]],
     ) -> None:
         self._store = store
         self._journal = journal
@@ -69,6 +72,7 @@ class CallFacts:
         self._clock = clock
         self._node = node_id
         self._settled = settled  # until the call's pops (and the contact its ring registers) are handled
+        self._identify = identify  # the identifier's cache answers for a caller whose ring was just popped
         self.ledger = CallLedger()
         self._facts = FactsWriter(store, journal)
         self.outbound: OutboundHook | None = None
@@ -207,6 +211,8 @@ class CallFacts:
             reason = f"nobody answered at {', '.join(summary.rang)}; the caller hung up after {waited} s"
             said |= {"code": "unanswered", "extensions": list(summary.rang)}
         at = summary.rang_at or summary.ended_at
+        # Said like a ring at reception (a store away leaves it unidentified; the number is kept).
+        who = caller_identity(await self._identify(summary.number))
         record = ContactRecord(
             id=uuid7(),
             type="call",
@@ -222,9 +228,14 @@ class CallFacts:
             missed_reason=reason,
             updated_at=summary.ended_at,
             **self.facts_of(summary),
+            **who.contact_fields,
             events=(
                 EventRecord(
-                    uuid7(), at, ACTOR, "registered", {"via": "missed_call", "rang": list(summary.rang)}
+                    uuid7(),
+                    at,
+                    ACTOR,
+                    "registered",
+                    {"via": "missed_call", "rang": list(summary.rang)} | who.registered_data,
                 ),
                 EventRecord(uuid7(), summary.ended_at, ACTOR, "missed", {"reason": reason, **said}),
             ),
@@ -238,5 +249,6 @@ class CallFacts:
             outcome=summary.outcome,
             waited_s=waited,
             employee_id=record.responsible_employee_id,
+            customer_id=record.customer_id,
         )
         return record.id

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from cti_daemon.ami.directory import LineDirectory
 from cti_daemon.crm.followups_store import FollowUpStore
+from cti_daemon.crm.identify import Identification
 from cti_daemon.crm.journal_store import ContactRecord, JournalStore
 from cti_daemon.crm.numbers import NumberRules
 from cti_daemon.crm.purposes import PurposeCatalog
@@ -46,6 +47,7 @@ class JournalFollowers:
         catalog: Callable[[], PurposeCatalog],
         customer_name: Callable[[ContactRecord], Awaitable[str | None]],
         settled: Callable[[str], Awaitable[None]],
+        identify: Callable[[str], Awaitable[Identification]],
         followup_max_attempts: int,
     ) -> JournalFollowers:
         facts = CallFacts(
@@ -59,6 +61,7 @@ class JournalFollowers:
             clock=clock,
             node_id=node_id,
             settled=settled,
+            identify=identify,
         )
         return cls(
             due_postponements=DuePostponements(

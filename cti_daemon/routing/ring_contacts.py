@@ -24,6 +24,7 @@ from cti_daemon.crm.journal_store import CALLER_NAME_MAX, CALLER_PHONE_MAX, Cont
 from cti_daemon.ids import uuid7
 from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing.adopted_calls import adopt
+from cti_daemon.routing.caller_identity import caller_identity
 from cti_daemon.routing.contact_json import contact_json, pop_contact
 from cti_daemon.routing.journal_writer import JournalWriter
 
@@ -160,37 +161,31 @@ class RingContacts:
 
     def _new(self, call_id: str, party: Party, ident: Identification) -> ContactRecord:
         now = self._clock()
-        card = ident.customer
-        single = card is not None and len(ident.candidates) == 1
-        purpose = None
-        if single and card is not None:
-            purpose = next((d.purpose for d in card.open_documents if d.purpose), None)
+        who = caller_identity(ident)
         return ContactRecord(
             id=uuid7(),
             type="call",
             status="registered",
             created_at=now,
             created_by=ACTOR,
-            customer_id=card.id if single and card is not None else None,
-            candidate_ids=tuple(c.id for c in ident.candidates) if len(ident.candidates) > 1 else (),
             # What the PBX says is cut to the journal's columns: PostgreSQL refuses a longer value, and
             # the contact would be lost for a display name a trunk sent too long.
             caller_name=party.name[:CALLER_NAME_MAX] or None,
             caller_phone=party.number[:CALLER_PHONE_MAX] or None,
             caller_e164=ident.number.e164,
-            purpose=purpose,
-            purpose_auto=purpose is not None,
             call_id=call_id,
             node_id=self._node,
-            events=(EventRecord(uuid7(), now, ACTOR, "registered", self._registered(party, ident)),),
+            events=(
+                EventRecord(
+                    uuid7(),
+                    now,
+                    ACTOR,
+                    "registered",
+                    {"via": "ring", "number": party.number} | who.registered_data,
+                ),
+            ),
+            **who.contact_fields,
         )
-
-    @staticmethod
-    def _registered(party: Party, ident: Identification) -> dict[str, Any]:
-        data: dict[str, Any] = {"via": "ring", "number": party.number}
-        if ident.customer_guess and ident.customer is not None:
-            data["customer_guess"] = ident.customer.id  # what the pop showed first: unconfirmed
-        return data
 
     async def _missed(self, live: _Live, ended: CallEnded) -> None:
         """A call that rang reception and ended with nobody answering: a missed call to call back."""

@@ -60,6 +60,33 @@ async def test_given_a_call_at_an_employee_nobody_answered_then_it_is_a_missed_c
     )
 
 
+async def test_given_a_customer_missed_at_an_employee_then_the_callback_names_the_customer(
+    callback_desk: Desk, sim: Sim
+) -> None:
+    known = callback_desk.seed.known_numbers[0]
+    _, looked_up = await callback_desk.api.get("/api/v1/lookup", params={"number": known})
+    await missed_calls.missed_at_employee(sim.pbx, InboundCall(known, extension="202", ring_s=1))
+    await _settled(callback_desk)
+    [entry] = await _callbacks(callback_desk)
+    assert entry["customer_id"] == looked_up["customer"]["id"]  # reception sees whom to call back
+    _, contact = await callback_desk.api.get(f"/api/v1/contacts/{entry['last_contact_id']}")
+    assert contact["customer_id"] == looked_up["customer"]["id"] and contact["candidate_ids"] == []
+
+
+async def test_given_a_shared_number_missed_at_an_employee_then_every_owner_is_a_candidate_none_chosen(
+    callback_desk: Desk, sim: Sim
+) -> None:
+    shared = callback_desk.seed.shared_numbers[0]
+    _, looked_up = await callback_desk.api.get("/api/v1/lookup", params={"number": shared})
+    await missed_calls.missed_at_employee(sim.pbx, InboundCall(shared, extension="201", ring_s=1))
+    await _settled(callback_desk)
+    [entry] = await _callbacks(callback_desk)
+    _, contact = await callback_desk.api.get(f"/api/v1/contacts/{entry['last_contact_id']}")
+    owners = [c["id"] for c in looked_up["candidates"]]  # in the pop's order, the guess first
+    assert len(owners) == 2 and contact["customer_id"] is None and contact["candidate_ids"] == owners
+    assert contact["customer_guess"] == looked_up["customer"]["id"]
+
+
 async def test_given_a_queue_caller_who_gave_up_then_it_is_an_abandoned_missed_contact(
     callback_desk: Desk, sim: Sim
 ) -> None:
