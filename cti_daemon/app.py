@@ -228,6 +228,7 @@ class Daemon:
             contact_facts=self.journal_transfers.contact_facts,
             contact_of=self._contact_id_of,
             presence_of=self._presence_note,
+            deflections=self.tracker,
         )
         self.journal_transfers.service = self.transfers
         self.journal.transfer = self.journal_transfers.put_through

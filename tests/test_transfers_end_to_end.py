@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from cti_daemon.ami.simulator import flows
+from cti_daemon.ami.simulator.scenarios import InboundCall, place_inbound
 from cti_daemon.crm.seed import SeedSummary
 from cti_daemon.demo.broker import LocalBroker
 from tests.conftest import Sim
@@ -112,6 +114,45 @@ async def test_given_a_call_answered_at_100_when_blind_transferred_to_e201_then_
     assert not agents.on("cti/agents/e-100/notify"), "only the target is told"
 
 
+async def test_given_a_call_ringing_at_reception_when_put_through_to_e201_then_201_pops_it_with_its_contact(
+    desk: Desk,
+) -> None:
+    api, pbx, agents = desk.api, desk.sim.pbx, desk.agents
+    pbx.endpoints["100"].answer_after_s = None  # reception is with a visitor: the call rings on
+    pbx.endpoints["201"].answer_after_s = None
+    pbx.spawn(place_inbound(pbx, InboundCall(CALLER[0], CALLER[1], ring_s=50, talk_s=None)))
+    first = await agents.wait_for("cti/agents/e-100/popup", type="popup")
+    call_id, contact_id = first.payload["call_id"], first.payload["contact_id"]
+    assert contact_id, "the ring at reception registered the call"
+
+    status, transfer = await api.post(f"/api/v1/calls/{call_id}/transfer", json={"to_employee": "e-201"})
+    assert status == 201 and transfer["status"] == "ringback", transfer
+    assert (transfer["from_extension"], transfer["contact_id"]) == ("100", contact_id)
+    assert ringing_devices(pbx, call_id) == ["PJSIP/201"], "100 stopped ringing, 201 rings"
+    closed = await agents.wait_for("cti/agents/e-100/popup", type="dismiss", call_id=call_id)
+    assert closed.payload["reason"] == "transferred"  # not "the caller hung up": they are on 201's phone
+    pop = await agents.wait_for("cti/agents/e-201/popup", type="popup", call_id=call_id)
+    assert pop.payload["contact_id"] == contact_id and pop.payload["caller"]["raw"] == CALLER[0]
+    notice = await agents.wait_for("cti/agents/e-201/notify", kind="transfer")
+    assert notice.payload["call_id"] == call_id and "from 100" in notice.payload["text"]
+
+    assert pbx.pick_up("201")
+    await desk.transfer_reaches(transfer["id"], "completed")
+    (trunk,) = [c for c in pbx.channels.values() if c.device == "PJSIP/trunk"]
+    assert bridged_with(pbx, trunk) == ["PJSIP/201"]
+    flows.hangup(pbx, trunk, 16)
+    seen: dict[str, Any] = {}
+
+    async def facts_written() -> bool:
+        _, contact = await api.get(f"/api/v1/contacts/{contact_id}")
+        seen.update(contact)
+        return bool((contact.get("call") or {}).get("outcome"))
+
+    await until_async(facts_written, what="the call's facts on its contact")
+    assert seen["status"] != "missed" and seen["call"]["outcome"] == "answered"
+    assert seen["call"]["answered_by"] == "e-201"
+
+
 async def test_given_an_attended_transfer_when_201_answers_and_it_is_completed_then_the_caller_is_with_201(
     desk: Desk,
 ) -> None:
@@ -135,7 +176,7 @@ async def test_given_an_attended_transfer_when_201_answers_and_it_is_completed_t
     assert not [c for c in pbx.channels.values() if c.device == "PJSIP/100"], "100 is free"
     await until(lambda: api.daemon.tracker.call_view(call.call_id).talking == ("201",))  # type: ignore[union-attr]
     await desk.line_becomes("100", "ready")
-    assert desk.statuses("201")[-1] == "talking"
+    await desk.line_becomes("201", "talking")  # published long before; delivered in its turn
     notice = await desk.agents.wait_for("cti/agents/e-201/notify", kind="transfer")
     assert notice.payload["mode"] == "attended" and "100 speaks to you first" in notice.payload["text"]
 
@@ -162,7 +203,7 @@ async def test_given_an_answered_attended_transfer_when_cancelled_then_100_has_t
     _, view = await api.get(f"/api/v1/calls/{call.call_id}")
     assert view["talking"] == ["100"] and view["ringing"] == []
     await desk.line_becomes("201", "ready")
-    assert desk.statuses("100")[-1] == "talking"
+    await desk.line_becomes("100", "talking")  # it never stopped talking (published before the cancel)
     # 201's pop, opened for the consultation, closes: the call was not 201's to take.
     closed = await desk.agents.wait_for("cti/agents/e-201/popup", type="dismiss", call_id=call.call_id)
     assert closed.payload["reason"] == "transfer_cancelled"

@@ -192,6 +192,9 @@ class CallState:
             if not self._ext_channels.get(ext, True):
                 del self._ext_channels[ext]
             reason: DismissReason = "answered_elsewhere" if cause[0] == 26 else "ended"
+            if chan.uniqueid in call.deflected:
+                call.deflected.discard(chan.uniqueid)
+                reason = "transferred"
             # Cause 26: a ring group's loser that only began to ring after the winner answered.
             if ext in call.consulting and cause[0] != 26 and not self._ext_in(call, ext):
                 reason = "transfer_cancelled"

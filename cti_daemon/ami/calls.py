@@ -62,6 +62,8 @@ class Call:
     follows_line: set[str] = field(default_factory=set)  # extensions whose pop shows what their own phone
     # is connected to (the transferee, after a transfer made by the caller's side)
     dialled: Party | None = None  # click to dial: the number the call was placed to
+    deflected: set[str] = field(default_factory=set)  # channels that rang when the daemon Redirected the
+    # caller elsewhere (a ringing call put through): their end closes their pops as transferred
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,20 @@ class CallTracker(Handovers):
         while len(self.originating) > _ORIGINATING_MEMORY:  # Originates that never rang
             del self.originating[next(iter(self.originating))]
 
+    def expect_deflection(self, call_id: str) -> None:
+        """The caller of this ringing call is about to be Redirected elsewhere: the legs ringing now end
+        with a DialEnd CANCEL and a Hangup, as when the caller hangs up, but their pops close as
+        transferred."""
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.deflected = {uid for uids in call.ringing.values() for uid in uids}
+
+    def forget_deflection(self, call_id: str) -> None:
+        """The PBX refused that Redirect: the legs still ring, and their end is whatever it will be."""
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.deflected.clear()
+
     def mark(self) -> int:
         """Take before asking Asterisk for its lists; give to `resync(since=...)`: news that arrives
         while the lists are on their way is fresher than the lists and is kept."""

@@ -47,13 +47,26 @@ def resolve_target(
     return extension, employee_id
 
 
-def check_call(view: CallView, active: Transfer | None, target: str, field: str) -> None:
-    """The call can be transferred now: answered, not already being transferred, not to itself."""
-    if not view.talking or view.transferer_channel is None:
+def deflects(view: CallView) -> bool:
+    """Nobody talks with the caller yet, and the call rings somewhere: a blind transfer Redirects the
+    caller's own channel, which ends its ringing (Dial, Queue) and rings the target instead."""
+    return view.transferer_channel is None and bool(view.ringing) and view.caller_channel is not None
+
+
+def check_call(view: CallView, active: Transfer | None, target: str, field: str, mode: Mode) -> None:
+    """The call can be transferred now: answered (or, blind, ringing), not already being transferred,
+    not to itself."""
+    answered = bool(view.talking) and view.transferer_channel is not None
+    if not answered and not (mode == "blind" and deflects(view)):
+        why = (
+            "an attended transfer needs someone talking with the caller; a ringing call is put through blind"
+            if deflects(view)
+            else "nobody talks with the caller to transfer it from, and it rings nowhere"
+        )
         raise CallActionError(
             "conflict",
             "call_not_answered",
-            f"call {view.call_id} is not answered yet: nobody talks with the caller to transfer it from",
+            f"call {view.call_id} is not answered yet: {why}",
             field="call_id",
         )
     if active is not None:

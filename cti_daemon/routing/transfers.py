@@ -1,12 +1,14 @@
 """Transfers asked for over HTTP: check, act on the PBX, and report only what the PBX's events confirm.
 
-- Before acting: the call is in progress and answered, nobody transfers it already, the target is a
+- Before acting: the call is in progress and answered (or, for a blind transfer, ringing: it is
+  deflected), nobody transfers it already, the target is a
   known line that is not offline (Asterisk does not protect the caller: a blind transfer to a phone that is
   not registered is "Transfer succeeded", then the caller is cut off), not already in this call, and for a
   blind transfer not ringing or talking (a phone that refuses a second call would cut the caller off too).
 - Blind: BlindTransfer on the transferer's channel (the extension talking with the caller); where the PBX
   refuses it (Asterisk 11 has no such action; a transferer not in a bridge) the caller's own channel is
-  Redirected to the target instead, which ends the same way.
+  Redirected to the target instead, which ends the same way. A ringing call (nobody answered yet) is
+  deflected: its caller's channel is Redirected, which stops it ringing where it rang.
 - Attended: Atxfer on the transferer's channel; `complete` hangs the transferer up (the caller joins the
   target), `cancel` sends CancelAtxfer (the caller is back with the transferer).
 - The answer comes once the TransferBook, fed with the tracker's events, says the target rings (or
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from cti_daemon import logs
 from cti_daemon.ami import actions
@@ -48,6 +50,7 @@ from cti_daemon.routing.transfer_checks import (
     check_call,
     check_presence,
     check_target,
+    deflects,
     in_progress,
     resolve_target,
 )
@@ -58,6 +61,14 @@ log = logs.get("cti.routing.transfers")
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 CONFIRMED = frozenset({TransferStatus.RINGBACK, TransferStatus.ANSWERED, TransferStatus.COMPLETED})
+
+
+class DeflectionMarks(Protocol):
+    """Told before a ringing caller is Redirected (`CallTracker` is one)."""
+
+    def expect_deflection(self, call_id: str) -> None: ...
+
+    def forget_deflection(self, call_id: str) -> None: ...
 
 
 class TransferService:
@@ -77,10 +88,12 @@ class TransferService:
         contact_facts: ContactFactsFn | None = None,
         contact_of: Callable[[str], str | None] | None = None,
         presence_of: Callable[[str], tuple[str, str] | None] = lambda _employee: None,
+        deflections: DeflectionMarks | None = None,
     ) -> None:
         """`contact_of(call_id)`: the journal's contact of the call, named by each transfer of it;
         `presence_of(employee_id)`: the target's presence and note (busy with a note asks to confirm)."""
         self._presence_of = presence_of
+        self._deflections = deflections  # the tracker: legs that rang close as transferred, not hung up
         self._link = link
         self._views = views
         self._directory = directory
@@ -129,19 +142,21 @@ class TransferService:
                 f"call {request.call_id} is not in progress (it ended, or never existed)",
                 field="call_id",
             )
-        check_call(view, self._book.active_for(view.call_id), target, field)
+        check_call(view, self._book.active_for(view.call_id), target, field, request.mode)
         check_target(line_state(self._views, target), request.mode, field)
-        assert view.transferer_channel is not None  # _check_call made sure
+        # check_call made sure: someone talks with the caller, or (blind) the caller's channel rings.
+        channel = view.transferer_channel or view.caller_channel
+        assert channel is not None
         try:
             transfer = self._book.start(
                 call_id=view.call_id,
                 mode=request.mode,
-                from_extension=view.talking[0],
+                from_extension=view.talking[0] if view.transferer_channel else view.ringing[0],
                 to_extension=target,
                 to_employee_id=employee_id,
                 now=self._clock(),
                 contact_id=self._contact_of(view.call_id) if self._contact_of is not None else None,
-                channel=view.transferer_channel,
+                channel=channel,
             )
         except TransferConflictError as exc:
             raise in_progress(exc.existing) from None
@@ -191,6 +206,17 @@ class TransferService:
 
     async def _blind(self, transfer: Transfer, view: CallView) -> None:
         channel, target = view.transferer_channel or "", transfer.to_extension
+        if deflects(view) and view.caller_channel is not None:
+            # Ringing, nobody to BlindTransfer from: the caller's channel leaves its Dial or Queue.
+            if self._deflections is not None:
+                self._deflections.expect_deflection(view.call_id)
+            try:
+                await actions.redirect(self._link, view.caller_channel, self._context, target)
+            except AmiError:
+                if self._deflections is not None:
+                    self._deflections.forget_deflection(view.call_id)
+                raise
+            return
         try:
             await actions.blind_transfer(self._link, channel, self._context, target)
         except AmiActionError as exc:

@@ -11,6 +11,7 @@ from cti_daemon.ami.call_events import (
     CallEvent,
     CallRinging,
     CallTransferred,
+    DismissReason,
     LineChanged,
     LineStatus,
     Party,
@@ -59,6 +60,25 @@ def test_given_recorded_abandoned_call_then_the_pop_is_dismissed_as_ended() -> N
     ended = CallEnded("1795423934.2", 127, "Interworking, unspecified", caller, "100")
     assert _of(CallEnded, events) == [ended]
     assert _of(CallAnswered, events) == []
+
+
+def test_given_100_ringing_when_the_daemon_deflects_the_caller_then_100s_pop_closes_as_transferred() -> None:
+    # The legs of a Redirected ringing caller end as an abandoned call's do (DialEnd CANCEL, Hangup): only
+    # the daemon, which asked for the Redirect, knows; a Redirect the PBX refused takes the mark back.
+    cases: tuple[tuple[bool, DismissReason], ...] = ((False, "transferred"), (True, "ended"))
+    for refused, reason in cases:
+        tracker = CallTracker(LineDirectory())
+        events: list[CallEvent] = []
+        for msg in trace_messages("asterisk-22/c_inbound_abandoned"):
+            if "Event" not in msg:
+                continue
+            news = tracker.handle(msg)
+            events += news
+            for ringing in _of(CallRinging, news):
+                tracker.expect_deflection(ringing.call_id)
+                if refused:
+                    tracker.forget_deflection(ringing.call_id)
+        assert _of(RingStopped, events) == [RingStopped("1795423934.2", "100", reason)]
 
 
 def test_given_reception_unregistered_then_nothing_rings_and_the_call_ends_with_no_route() -> None:

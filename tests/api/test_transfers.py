@@ -4,7 +4,6 @@ every refusal (401, 400, 404, 409, 502, 504) with the call left where it was, an
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -135,16 +134,42 @@ async def test_given_the_target_is_offline_then_409_and_the_caller_still_talks_t
     assert status == 200 and line["status"] == "talking" and line["call_id"] == call.call_id
 
 
-async def test_given_a_ringing_call_then_409_not_answered(api: Api, sim: Sim) -> None:
-    task = asyncio.create_task(
-        place_inbound(sim.pbx, InboundCall("+79161234567", answer=False, ring_s=50, talk_s=None))
-    )
+async def _ringing_at_100(api: Api, sim: Sim) -> str:
+    sim.pbx.endpoints["100"].answer_after_s = None  # reception is busy with a visitor: it rings on
+    sim.pbx.spawn(place_inbound(sim.pbx, InboundCall("+79161234567", ring_s=50, talk_s=None)))
     await until(lambda: bool(api.daemon.tracker.call_views()))
     (view,) = api.daemon.tracker.call_views()
     await until(lambda: api.daemon.tracker.call_view(view.call_id).ringing == ("100",))  # type: ignore[union-attr]
-    status, body = await api.post(_transfer(view.call_id), json={"to_extension": "201"})
+    return view.call_id
+
+
+async def test_given_a_call_ringing_at_100_then_an_attended_transfer_is_409_not_answered(
+    api: Api, sim: Sim
+) -> None:
+    call_id = await _ringing_at_100(api, sim)
+    status, body = await api.post(_transfer(call_id), json={"to_extension": "201", "mode": "attended"})
     assert status == 409 and body["error"]["code"] == "call_not_answered"
-    task.cancel()
+    assert "put through blind" in body["error"]["message"]
+    assert sim.server.received["atxfer"] == 0 and sim.server.received["redirect"] == 0
+    assert api.daemon.tracker.call_view(call_id).ringing == ("100",)  # type: ignore[union-attr]
+
+
+async def test_given_a_call_ringing_at_100_when_put_through_to_201_then_100_stops_and_201_answers_the_caller(
+    api: Api, sim: Sim
+) -> None:
+    call_id = await _ringing_at_100(api, sim)
+    sim.pbx.endpoints["201"].answer_after_s = 0.5
+    status, body = await api.post(_transfer(call_id), json={"to_employee": "e-201"})
+    assert status == 201 and body["status"] == "ringback" and body["from_extension"] == "100", body
+    # The caller's own channel was Redirected (nobody to BlindTransfer from): 100 no longer rings.
+    assert sim.server.received["redirect"] == 1 and sim.server.received["blindtransfer"] == 0
+    await _status_is(api, body["id"], "completed")
+    view = api.daemon.tracker.call_view(call_id)
+    assert view is not None and view.talking == ("201",) and view.ringing == ()
+    (trunk,) = [c for c in sim.pbx.channels.values() if c.device == "PJSIP/trunk"]
+    assert bridged_with(sim.pbx, trunk) == ["PJSIP/201"]
+    _, line = await api.get("/api/v1/lines/100")
+    assert line["status"] == "ready"
 
 
 async def test_given_the_target_already_talks_with_the_caller_then_409(api: Api, sim: Sim) -> None:

@@ -39,7 +39,9 @@ def _refusal(check: object) -> CallActionError:
 
 
 def test_given_a_transfer_made_from_a_phone_is_under_way_then_another_is_refused() -> None:
-    refusal = _refusal(lambda: check_call(_view(transferring=True, transfer_target="202"), None, "201", "x"))
+    refusal = _refusal(
+        lambda: check_call(_view(transferring=True, transfer_target="202"), None, "201", "x", "blind")
+    )
     assert refusal.code == "transfer_in_progress" and "to 202 (from a phone)" in refusal.message
 
 
@@ -53,20 +55,29 @@ def test_given_our_own_transfer_under_way_then_the_refusal_names_it() -> None:
         to_employee_id="e-201",
         now=datetime(2026, 11, 23, tzinfo=UTC),
     )
-    refusal = _refusal(lambda: check_call(_view(), active, "202", "to_extension"))
+    refusal = _refusal(lambda: check_call(_view(), active, "202", "to_extension", "blind"))
     assert (
         refusal.code == "transfer_in_progress" and active.id in refusal.message and refusal.field == "call_id"
     )
 
 
 def test_given_the_target_already_rings_with_the_caller_then_target_in_call() -> None:
-    refusal = _refusal(lambda: check_call(_view(ringing=("201",)), None, "201", "to_extension"))
+    refusal = _refusal(lambda: check_call(_view(ringing=("201",)), None, "201", "to_extension", "blind"))
     assert refusal.code == "target_in_call" and "201 is already ringing" in refusal.message
 
 
-def test_given_nobody_talks_with_the_caller_then_not_answered() -> None:
+def test_given_a_call_ringing_at_100_then_attended_is_not_answered_and_blind_deflects_it() -> None:
     view = _view(state="ringing", talking=(), ringing=("100",), transferer_channel=None)
-    assert _refusal(lambda: check_call(view, None, "201", "x")).code == "call_not_answered"
+    refusal = _refusal(lambda: check_call(view, None, "201", "x", "attended"))
+    assert refusal.code == "call_not_answered" and "put through blind" in refusal.message
+    check_call(view, None, "201", "x", "blind")  # the caller's channel is Redirected: no refusal
+
+
+def test_given_a_call_that_rings_nowhere_yet_then_not_answered_in_either_mode() -> None:
+    view = _view(state="ringing", talking=(), ringing=(), legs=(), transferer_channel=None)
+    for mode in ("blind", "attended"):
+        refusal = _refusal(lambda mode=mode: check_call(view, None, "201", "x", mode))
+        assert refusal.code == "call_not_answered" and "rings nowhere" in refusal.message
 
 
 @pytest.mark.parametrize(

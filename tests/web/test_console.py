@@ -204,6 +204,34 @@ async def test_given_a_ring_at_reception_when_registered_for_service_and_sent_bl
         assert contact["vehicle_id"] == car["id"] and contact["responsible_employee_id"] == "e-201"
 
 
+async def test_given_reception_busy_with_a_visitor_when_a_ringing_call_is_put_through_then_201_pops_it(
+    browser: Browser, desk: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    raw = seeded_sqlite[1].known_numbers[2]
+    async with console(browser, desk.base) as t, signed_in(browser, desk.base, "porlov") as pavel:
+        _task, handle = await _ring(sim, raw)
+        card = _card(t, handle)
+        await expect(card).to_have_attribute("data-state", "ringing")
+        # Nobody picks 100 up: the receptionist registers it for service and puts it through as it rings.
+        await card.locator("button.register-call").click()
+        await t.page.select_option("#reg-purpose", "service")
+        await t.page.select_option("#reg-employee", "e-201")
+        await t.page.fill("#reg-description", "Asks about the winter tyres")
+        await t.page.click("#reg-transfer")
+        status = t.page.locator("#transfer-box .transfer-status")
+        await expect(status).to_have_attribute("data-status", "ringback")
+        await expect(card).to_have_count(0)  # 100 no longer rings with it
+        await expect(_row(t, "e-100").locator(".badge")).to_have_attribute("data-status", "ready")
+        await expect(_row(t, "e-201").locator(".badge")).to_have_attribute("data-status", "ringing")
+        pop = pavel.page.locator(f'.card[data-call-id="{handle.call_id}"]')
+        await expect(pop).to_contain_text("Asks about the winter tyres")
+        await t.shot("console-put-through-ringing.png")
+        assert sim.pbx.pick_up("201")
+        await expect(status).to_have_attribute("data-status", "completed")
+        contact = await _contact_of_call(desk, handle.call_id)
+        assert contact["responsible_employee_id"] == "e-201" and contact["status"] != "missed"
+
+
 async def _attended(t: Tab, sim: Sim, raw: str) -> tuple[CallHandle, Locator]:
     _task, handle = await _ring(sim, raw)
     await _answer_at_reception(t, sim, handle)
@@ -489,6 +517,8 @@ async def test_given_a_russian_console_then_the_pbxs_missed_reason_is_said_in_ru
         # The contact's page: the reason, and its history said by whom and what in Russian.
         await t.page.fill("#jf-call", handle.call_id)
         await t.page.click("#journal-filters button[type=submit]")
+        # The call's one contact, once the filtered answer replaced the journal's first page.
+        await expect(t.page.locator("#journal-rows tr")).to_have_count(1)
         await t.page.locator("#journal-rows tr").first.locator("button.link").click()
         history = t.page.locator("#contact-dialog .history")
         await expect(history).to_contain_text("АТС · зарегистрирован")

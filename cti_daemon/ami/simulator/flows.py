@@ -87,6 +87,7 @@ async def dial(
     extension's channel, now bridged with the caller."""
     caller.application, caller.app_data = "Dial", f"PJSIP/{extension},30,tT"
     pbx.newexten(caller, caller.application, caller.app_data)
+    redirects = caller.redirects
     for var in _DIAL_VARS:
         pbx.varset(caller, var, "")
     endpoint = pbx.endpoints.get(extension)
@@ -130,6 +131,8 @@ async def dial(
         answer = False
     await until_gone(pbx, (caller, dest), min(after, DIAL_TIMEOUT_S), picked_up=dest.picked_up)
     stop_dialing(pbx, caller, dest)
+    if caller.redirects != redirects:
+        return "CANCEL", None  # Redirected while ringing: transfers.redirect ended this Dial
     if dest.taken_by is not None:  # picked up by another phone: pickup.py did the rest
         return "ANSWER", dest.taken_by
     if caller.uniqueid not in pbx.channels:

@@ -64,6 +64,7 @@ class SimChannel:
     held: bool = False
     picked_up: asyncio.Event = field(default_factory=asyncio.Event)  # set: the ringing phone answers now
     taken_by: SimChannel | None = None  # a ringing leg another phone picked up (pickup.py): the picker
+    redirects: int = 0  # Redirects of this channel so far: a Dial it was running when redirected is over
 
 
 @dataclass(slots=True)

@@ -53,7 +53,16 @@ def _peers(pbx: SimPbx, chan: SimChannel) -> tuple[SimBridge, list[SimChannel]]:
 
 def redirect(pbx: SimPbx, chan: SimChannel, context: str, exten: str) -> None:
     """Redirect: `chan` leaves its bridge for context,exten; whoever was bridged with it is hung up. No
-    transfer event of any kind."""
+    transfer event of any kind. A caller redirected while its Dial rings ends that Dial first: its legs
+    get DialEnd CANCEL and hang up, as when the caller hangs up, but the caller goes on."""
+    chan.redirects += 1
+    legs = pbx.dialing.pop(chan.uniqueid, [])
+    for leg in legs:
+        pbx.dial_end(chan, leg, "CANCEL")
+    if legs:
+        pbx.varset(chan, "DIALSTATUS", "CANCEL")
+    for leg in legs:
+        flows.gone(pbx, leg, 16)
     chan.context, chan.exten, chan.priority = context, exten, 1
     pbx.newexten(chan, chan.application, chan.app_data)  # a stale application: a recorded quirk
     bridge = pbx.bridges.get(chan.bridge or "")
