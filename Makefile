@@ -50,12 +50,12 @@ install:
 uninstall:
 	scripts/install.sh uninstall
 
-# The test files are spread over PYTEST_WORKERS processes (pytest-xdist; a file stays on one worker, so
-# its module fixtures are built once); PYTEST_WORKERS=0 runs them all in this one process.
+# The tests are spread over PYTEST_WORKERS processes (pytest-xdist; an idle worker takes tests queued for a
+# busy one, so the slow files do not queue behind each other); PYTEST_WORKERS=0 runs them in one process.
 PYTEST_WORKERS ?= 3
 test: $(STAMP)
 	@scripts/ensure-mosquitto
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench-ami: $(STAMP)
 	$(BIN)/python bench/ami_throughput.py $(ARGS)
