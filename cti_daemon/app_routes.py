@@ -44,7 +44,7 @@ def api_routes(d: Daemon, identify: lookup_api.IdentifyFn) -> list[Route]:
         *health_api.routes(d.health),
         *sessions_api.routes(d.sessions),
         *own_password.routes(d.sessions),
-        *accounts_api.routes(lambda: list_accounts(d.store)),
+        *accounts_api.routes(lambda: list_accounts(d.store), d.sessions, d.store),
         *metrics_api.routes(d.metrics, d.health),
         *lookup_api.routes(identify),
         *lines_api.routes(lambda: sources.line_views(d.tracker, d.directory)),

@@ -1,47 +1,117 @@
-"""GET /api/v1/accounts — who may sign in to the pages, their role and state (admin only).
+"""Accounts (admin only): who may sign in to the pages, their role and state, and what an administrator
+changes without a shell on the daemon's machine: someone's role, disabling them (they leave), and a new
+password for someone who forgot theirs. Each change ends that person's sessions on every browser.
 
-Accounts are changed with `cti-daemon users ...` on the daemon's machine; over HTTP they are only read.
-No password hash leaves the store: the answer says whether a password is set, nothing more.
+`cti-daemon users ...` does the same on the machine (and creates accounts). No password or hash leaves
+the store or reaches a log line: the answer says whether a password is set, nothing more. An
+administrator does not demote or disable their own account here (409 `own_account`): a desk must not
+lock itself out of its last admin by a click.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
-from cti_daemon.api.errors import ApiError
+from cti_daemon import logs
+from cti_daemon.api.errors import ApiError, bad_request, not_found
 from cti_daemon.api.principal import Role, require
-from cti_daemon.api.routes import Route, ok
-from cti_daemon.crm.accounts import Account
-from cti_daemon.crm.store import StoreUnavailableError
+from cti_daemon.api.routes import Route, json_body, ok, path_text
+from cti_daemon.api.session_book import SessionBook
+from cti_daemon.crm import accounts as store_accounts
+from cti_daemon.crm.accounts import ROLES, Account
+from cti_daemon.crm.store import Store, StoreUnavailableError
+from cti_daemon.passwords import MAX_PASSWORD_LENGTH, PasswordRefusedError
+
+log = logs.get("cti.api.accounts")
 
 AccountSource = Callable[[], Awaitable[list[Account]]]
+_CHANGEABLE = frozenset({"role", "disabled"})
 
 
-def routes(accounts: AccountSource) -> list[Route]:
+def account_json(a: Account) -> dict[str, Any]:
+    return {
+        "login": a.login,
+        "employee_id": a.employee_id,
+        "name": a.name,
+        "role": a.role,
+        "extension": a.extension,
+        "disabled": a.disabled,
+        "password_set": a.has_password,
+    }
+
+
+def _unavailable(exc: StoreUnavailableError) -> ApiError:
+    return ApiError(503, "store_unavailable", "the store is unavailable; try again")
+
+
+def _change_of(body: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(body) - _CHANGEABLE)
+    if unknown:
+        raise bad_request(f"{unknown[0]} cannot be changed here (role, disabled)", field=unknown[0])
+    if not body:
+        raise bad_request("send role or disabled", field="role")
+    if "role" in body and body["role"] not in ROLES:
+        raise bad_request(f"role must be one of {', '.join(ROLES)}", field="role")
+    if "disabled" in body and not isinstance(body["disabled"], bool):
+        raise bad_request("disabled must be true or false", field="disabled")
+    return body
+
+
+def routes(accounts: AccountSource, book: SessionBook, store: Store) -> list[Route]:
     async def listing(request: web.Request) -> web.Response:
         require(request, Role.ADMIN)
         try:
             found = await accounts()
         except StoreUnavailableError as exc:
-            raise ApiError(503, "store_unavailable", "the store is unavailable; try again") from exc
-        return ok(
-            {
-                "accounts": [
-                    {
-                        "login": a.login,
-                        "employee_id": a.employee_id,
-                        "name": a.name,
-                        "role": a.role,
-                        "extension": a.extension,
-                        "disabled": a.disabled,
-                        "password_set": a.has_password,
-                    }
-                    for a in found
-                ]
-            }
-        )
+            raise _unavailable(exc) from exc
+        return ok({"accounts": [account_json(a) for a in found]})
+
+    async def change(request: web.Request) -> web.Response:
+        admin = require(request, Role.ADMIN)
+        login = path_text(request, "login")
+        wanted = _change_of(await json_body(request))
+        demotes = wanted.get("role", Role.ADMIN.value) != Role.ADMIN.value or wanted.get("disabled") is True
+        if admin.via == "session" and admin.actor == login and demotes:
+            raise ApiError(
+                409,
+                "own_account",
+                "you cannot take the admin role from your own account or disable it; another admin can",
+                field="role" if "role" in wanted else "disabled",
+            )
+        try:
+            changed = True
+            if "role" in wanted:
+                changed = await store_accounts.set_role(store, login, wanted["role"])
+            if changed and "disabled" in wanted:
+                changed = await store_accounts.set_disabled(store, login, disabled=wanted["disabled"])
+            account = await book.account(login) if changed else None
+        except StoreUnavailableError as exc:
+            raise _unavailable(exc) from exc
+        if account is None:
+            raise not_found(f"no account {login}", field="login")
+        book.forget(login)
+        log.info("account.changed", login=login, by=admin.actor, **wanted)
+        return ok(account_json(account))
+
+    async def set_password(request: web.Request) -> web.Response:
+        admin = require(request, Role.ADMIN)
+        login = path_text(request, "login")
+        password = (await json_body(request)).get("password")
+        if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+            raise bad_request("password must be text", field="password")
+        try:
+            account = await book.set_password(login, password)
+        except PasswordRefusedError as exc:
+            raise ApiError(400, "password_refused", f"password refused: {exc}", field="password") from None
+        except StoreUnavailableError as exc:
+            raise _unavailable(exc) from exc
+        if account is None:
+            raise not_found(f"no account {login}", field="login")
+        log.info("account.password_set", login=login, by=admin.actor)
+        return ok(account_json(account))
 
     return [
         Route(
@@ -51,5 +121,42 @@ def routes(accounts: AccountSource) -> list[Route]:
             "Accounts (admin): login, employee, role, disabled, whether a password is set",
             {"200": {"description": "ok", "content": {"application/json": {}}}},
             tag="accounts",
-        )
+        ),
+        Route(
+            "PATCH",
+            "/api/v1/accounts/{login}",
+            change,
+            "Change someone's role or disable them (admin); their sessions end",
+            {
+                "200": {"description": "the account as changed"},
+                "400": {"description": "an unknown field, a role that does not exist (field names it)"},
+                "404": {"description": "no such login"},
+                "409": {"description": "own_account: an admin demoting or disabling themselves"},
+            },
+            request_body={
+                "type": "object",
+                "properties": {
+                    "role": {"type": "string", "enum": list(ROLES)},
+                    "disabled": {"type": "boolean"},
+                },
+            },
+            tag="accounts",
+        ),
+        Route(
+            "POST",
+            "/api/v1/accounts/{login}/password",
+            set_password,
+            "Set someone's password (admin; they forgot theirs): their sessions end",
+            {
+                "200": {"description": "the account (password_set: true)"},
+                "400": {"description": "password_refused (field password: too short, control characters...)"},
+                "404": {"description": "no such login"},
+            },
+            request_body={
+                "type": "object",
+                "required": ["password"],
+                "properties": {"password": {"type": "string"}},
+            },
+            tag="accounts",
+        ),
     ]

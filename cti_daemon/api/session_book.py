@@ -115,11 +115,32 @@ class SessionBook:
         async with self._verifying:  # hashing costs what a verification does
             new_hash = await asyncio.to_thread(passwords.hash_password, new)
         await accounts.set_password_hash(self._store, login, new_hash)  # ends every session of theirs
-        for digest in [d for d, known in self._known.items() if known.account.login == login]:
-            del self._known[digest]
+        self.forget(login)
         self.limits.succeeded(login)
         log.info("session.password_changed", login=login, address=address)
         return await self._open(found[0], address)
+
+    async def set_password(self, login: str, new: str) -> Account | None:
+        """An administrator sets someone's password (they forgot theirs): every session of that person
+        ends. None when no account has this login. Raises PasswordRefusedError, StoreUnavailableError."""
+        passwords.check_new(new)
+        async with self._verifying:  # hashing costs what a verification does
+            new_hash = await asyncio.to_thread(passwords.hash_password, new)
+        if not await accounts.set_password_hash(self._store, login, new_hash):
+            return None
+        self.forget(login)
+        self.limits.succeeded(login)  # a person locked out by wrong guesses may sign in with the new one
+        return await self.account(login)
+
+    async def account(self, login: str) -> Account | None:
+        found = await accounts.account_for_sign_in(self._store, login)
+        return None if found is None else found[0]
+
+    def forget(self, login: str) -> None:
+        """The store ended this person's sessions (a new password, role, or a disabled account): the ones
+        remembered here for a store outage end too."""
+        for digest in [d for d, known in self._known.items() if known.account.login == login]:
+            del self._known[digest]
 
     async def _open(self, account: Account, address: str) -> SignedIn:
         now = self._clock()

@@ -3,7 +3,8 @@
 GET / is the reception console (console.html) for a person signed in with the reception or admin role,
 and otherwise the employee's page (index.html), which asks GET /api/v1/session and shows the sign-in form
 when that is 401 (and reloads once a reception person signed in, to be given the console).
-GET /reports is the call report page (reports.html), reception's and the admin's only.
+GET /reports is the call report page (reports.html), reception's and the admin's only; GET /accounts
+the accounts page (accounts.html), the admin's only.
 Assets are read once at start; each is its own public route (the sign-in form must load before anyone
 is signed in) and answers 304 to a matching If-None-Match. No inline script or style anywhere, so
 the Content-Security-Policy (api.web_security) needs no 'unsafe-inline'.
@@ -78,18 +79,18 @@ def _by_role(employee_page: Asset, console: Asset) -> RouteHandler:
     return handler
 
 
-def _desk_only(page: Asset) -> RouteHandler:
-    """A page of reception's and the admin's (the call report): the role is checked here, not only by the
-    API calls the page makes, so an employee is never even given it."""
+def _for_role(page: Asset, needed: Role, what: str) -> RouteHandler:
+    """A page of one role and those above it (the call report: reception; the accounts: admin): the role
+    is checked here, not only by the API calls the page makes, so nobody else is even given it."""
     serve = _serve(page)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         principal = await session_principal(request)
         if principal is None:
             raise web.HTTPSeeOther("/")  # the sign-in form
-        if not principal.role.covers(Role.RECEPTION):
+        if not principal.role.covers(needed):
             raise ApiError(
-                403, "forbidden", f"the call report needs the reception role (you are {principal.role.value})"
+                403, "forbidden", f"{what} needs the {needed.value} role (you are {principal.role.value})"
             )
         return await serve(request)
 
@@ -112,9 +113,18 @@ def routes() -> list[Route]:
         Route(
             "GET",
             "/reports",
-            _desk_only(assets["reports.html"]),
+            _for_role(assets["reports.html"], Role.RECEPTION, "the call report"),
             "The call report page (reception and admin; others get 403, the signed-out the sign-in form)",
             {**html, "403": {"description": "not reception or admin"}},
+            public=True,
+            tag="pages",
+        ),
+        Route(
+            "GET",
+            "/accounts",
+            _for_role(assets["accounts.html"], Role.ADMIN, "the accounts page"),
+            "The accounts page (admin; others get 403, the signed-out the sign-in form)",
+            {**html, "403": {"description": "not admin"}},
             public=True,
             tag="pages",
         ),

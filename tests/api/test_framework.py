@@ -152,7 +152,7 @@ def test_given_the_daemon_then_the_openapi_document_lists_exactly_its_routes(tmp
         for method, op in ops.items():
             assert op["summary"], (method, path)
             assert {"200", "201", "204", "101"} & set(op["responses"]), (method, path)  # 101: the stream
-            pages = path in {"/", "/reports"} or path.startswith("/static/")
+            pages = path in {"/", "/reports", "/accounts"} or path.startswith("/static/")
             public = path in {"/healthz", "/metrics", DOCUMENT_PATH, "/api/v1/session"} or pages
             assert (op["security"] == []) is public
             # Signing in is public, and a wrong password or an ended session is its 401.

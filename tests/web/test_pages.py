@@ -24,7 +24,7 @@ def test_given_the_packaged_assets_then_a_first_load_of_everything_stays_under_3
 
 def test_given_the_page_then_no_script_or_style_is_inline_so_the_csp_needs_no_unsafe_inline() -> None:
     assets = load_assets()
-    for page_name in ("index.html", "console.html", "reports.html"):
+    for page_name in ("index.html", "console.html", "reports.html", "accounts.html"):
         html = assets[page_name].body.decode()
         assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], page_name
         assert "<style" not in html, page_name
@@ -44,7 +44,12 @@ def test_given_the_catalogs_then_english_and_russian_have_the_same_texts_and_eve
     console_en = json.loads(assets["console-en.json"].body)
     console_ru = json.loads(assets["console-ru.json"].body)
     assert console_en.keys() == console_ru.keys() and not console_en.keys() & en.keys()
-    en, ru = {**en, **console_en}, {**ru, **console_ru}
+    accounts_en = json.loads(assets["accounts-en.json"].body)
+    accounts_ru = json.loads(assets["accounts-ru.json"].body)
+    assert accounts_en.keys() == accounts_ru.keys() and not accounts_en.keys() & (
+        en.keys() | console_en.keys()
+    )
+    en, ru = {**en, **console_en, **accounts_en}, {**ru, **console_ru, **accounts_ru}
     assert all(isinstance(v, str) and v.strip() for v in [*en.values(), *ru.values()])
     used: set[str] = set()
     for name, asset in assets.items():

@@ -54,6 +54,7 @@ async function main() {
     return;
   }
   $("who").textContent = desk.me.name ? `${desk.me.name} (${desk.me.login})` : desk.me.login;
+  $("accounts-link").hidden = desk.me.role !== "admin"; // a convenience: the daemon refuses the others
   // The stream is opened at once, beside the lists it is drawn with: whichever comes last draws the desk.
   const lists = Promise.all([loadPurposes(), refreshEmployees(), loadMissed()]);
   connect({
