@@ -58,7 +58,7 @@ def api_routes(d: Daemon, identify: lookup_api.IdentifyFn) -> list[Route]:
         *customers_api.routes(d.search, d.cards),
         *contacts_api.routes(d.journal, purposes_of=lambda e: purposes_of(d.catalog, e)),
         *purposes_api.routes(lambda: d.catalog),
-        *transfers_api.routes(d.transfers),
+        *transfers_api.routes(d.transfers, sources.CallSeats(d.tracker, d.directory)),
         *callbacks_api.routes(lambda: callbacks(d.store)),
         *followups_api.routes(d.followups, purposes_of=lambda e: purposes_of(d.catalog, e)),
         *reports_api.routes(d.reports.report, d.clock),

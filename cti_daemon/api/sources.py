@@ -57,3 +57,19 @@ def call_views(
             )
         )
     return sorted(out, key=lambda v: v.call_id)
+
+
+class CallSeats:
+    """`api.transfers.Seats` from the tracker and the directory: an employee's extension, and whether it
+    rings or talks in a call."""
+
+    def __init__(self, tracker: CallTracker, directory: LineDirectory) -> None:
+        self._tracker = tracker
+        self._directory = directory
+
+    def extension_of(self, employee_id: str) -> str | None:
+        return self._directory.extension_of_employee(employee_id)
+
+    def in_call(self, extension: str, call_id: str) -> bool:
+        view = self._tracker.call_view(call_id)
+        return view is not None and (extension in view.ringing or extension in view.talking)

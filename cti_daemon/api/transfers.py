@@ -12,8 +12,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from cti_daemon.api.access import limited_to_own, not_yours
 from cti_daemon.api.errors import ApiError, bad_request
-from cti_daemon.api.principal import Role, require
+from cti_daemon.api.principal import principal_of
 from cti_daemon.api.routes import ACTOR, Route, json_body, ok, path_text
 from cti_daemon.routing.call_actions import CallActionError, Refusal
 from cti_daemon.routing.transfer_book import Transfer
@@ -138,10 +139,40 @@ def _blank(char: str) -> bool:
     return char.isspace() or not char.isprintable()
 
 
-def routes(transfers: Transfers) -> list[Route]:
+class Seats(Protocol):
+    """Whose call and whose transfer it is, for an employee putting their own call through."""
+
+    def extension_of(self, employee_id: str) -> str | None: ...
+
+    def in_call(self, extension: str, call_id: str) -> bool: ...
+
+
+def _own_extension(request: web.Request, seats: Seats, what: str) -> str | None:
+    """None for reception and admin (the whole desk); an employee's own extension, or 403."""
+    own = limited_to_own(request)
+    if own is None:
+        return None
+    extension = seats.extension_of(own.employee_id or "")
+    if extension is None:
+        raise not_yours(own, what)
+    return extension
+
+
+def routes(transfers: Transfers, seats: Seats) -> list[Route]:
+    def mine(request: web.Request, transfer_id: str) -> Transfer:
+        extension = _own_extension(request, seats, f"transfer {transfer_id}")
+        transfer = transfers.get(transfer_id)
+        # An employee's transfers are those of their own line; another's answer as unknown (404).
+        if transfer is None or (extension is not None and transfer.from_extension != extension):
+            raise ApiError(404, "not_found", f"no transfer {transfer_id}", field="transfer_id")
+        return transfer
+
     async def start(request: web.Request) -> web.Response:
-        require(request, Role.RECEPTION)
         call_id = path_text(request, "call_id")
+        # An employee puts through a call that rings or talks on their own line (their page's button).
+        extension = _own_extension(request, seats, f"call {call_id}")
+        if extension is not None and not seats.in_call(extension, call_id):
+            raise not_yours(principal_of(request), f"call {call_id}")
         wanted = parse_request(call_id, await json_body(request))
         try:
             transfer = await transfers.start(wanted, request[ACTOR])
@@ -152,24 +183,19 @@ def routes(transfers: Transfers) -> list[Route]:
         return response
 
     async def one(request: web.Request) -> web.Response:
-        require(request, Role.RECEPTION)
-        transfer_id = path_text(request, "transfer_id")
-        transfer = transfers.get(transfer_id)
-        if transfer is None:
-            raise ApiError(404, "not_found", f"no transfer {transfer_id}", field="transfer_id")
-        return ok(as_json(transfer))
+        return ok(as_json(mine(request, path_text(request, "transfer_id"))))
 
     async def complete(request: web.Request) -> web.Response:
-        require(request, Role.RECEPTION)
+        transfer = mine(request, path_text(request, "transfer_id"))
         try:
-            return ok(as_json(await transfers.complete(path_text(request, "transfer_id"), request[ACTOR])))
+            return ok(as_json(await transfers.complete(transfer.id, request[ACTOR])))
         except CallActionError as exc:
             raise api_error(exc) from None
 
     async def cancel(request: web.Request) -> web.Response:
-        require(request, Role.RECEPTION)
+        transfer = mine(request, path_text(request, "transfer_id"))
         try:
-            return ok(as_json(await transfers.cancel(path_text(request, "transfer_id"), request[ACTOR])))
+            return ok(as_json(await transfers.cancel(transfer.id, request[ACTOR])))
         except CallActionError as exc:
             raise api_error(exc) from None
 

@@ -280,3 +280,35 @@ async def test_given_a_contact_with_a_number_when_e201_clicks_call_then_his_own_
             "data-status", re.compile("ringing|talking")
         )
     sim.pbx.cancel_flows()
+
+
+async def test_given_a_call_ringing_at_201_that_is_for_irina_when_pavel_puts_it_through_then_her_page_pops_it(
+    browser: Browser, site: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
+) -> None:
+    raw = seeded_sqlite[1].known_numbers[1]
+    for extension in ("201", "202"):
+        sim.pbx.endpoints[extension].answer_after_s = None
+    async with (
+        signed_in(browser, site.base, "porlov") as pavel,
+        signed_in(browser, site.base, "ivolkova") as irina,
+    ):
+        _task, handle = await _ring(sim, InboundCall(raw, extension="201", ring_s=60.0, talk_s=None))
+        card = pavel.page.locator(f'.card[data-call-id="{handle.call_id}"]')
+        await expect(card).to_have_attribute("data-state", "ringing")
+        # By keyboard: the card's button, then the colleague, then Enter.
+        await card.locator("button.put-through").focus()
+        await pavel.page.keyboard.press("Enter")
+        dialog = pavel.page.locator("#put-through-dialog")
+        await expect(dialog).to_be_visible()
+        await expect(dialog.locator("#pt-to option")).to_have_count(3)  # everyone with a phone but himself
+        await dialog.locator("#pt-to").select_option("e-202")
+        await pavel.shot("put-through.png")
+        await pavel.page.keyboard.press("Tab")  # to "Put through"
+        await pavel.page.keyboard.press("Enter")
+        await expect(dialog).to_have_count(0)
+        await expect(pavel.page.locator("#toast")).to_have_text("It rings at Irina Volkova's phone now.")
+        await expect(card.locator(".card-state")).to_have_text("Transferred")
+        theirs = irina.page.locator(f'.card[data-call-id="{handle.call_id}"]')
+        await expect(theirs).to_have_attribute("data-state", "ringing")
+        assert sim.pbx.pick_up("202")
+        await expect(irina.page.locator("#line-status")).to_have_attribute("data-status", "talking")

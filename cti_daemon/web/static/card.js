@@ -4,7 +4,7 @@
 import { el, row } from "./dom.js";
 import { t, when, day, count } from "./i18n.js";
 
-export function renderCard(pop, { dial }) {
+export function renderCard(pop, { dial, putThrough }) {
   const caller = pop.caller || {};
   const customer = pop.identified ? pop.customer : null;
   const number = caller.number || caller.raw || "";
@@ -39,6 +39,7 @@ export function renderCard(pop, { dial }) {
           onclick: () => dial(caller.number),
         })
       : null,
+    putThrough && !pop.closed ? putThrough(pop) : null,
   );
   card.append(head, title, numberLine);
   if (!customer && pop.reason) card.append(el("p", { class: "reason", text: reasonText(pop.reason) }));

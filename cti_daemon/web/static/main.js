@@ -8,6 +8,7 @@ import { renderContacts, isOpen, sortNewestFirst, sayError } from "./contacts.js
 import { el } from "./dom.js";
 import { beep } from "./sound.js";
 import { openPasswordDialog } from "./password.js";
+import { putThroughButton } from "./put-through.js";
 import * as followups from "./followups.js";
 
 const $ = (id) => document.getElementById(id);
@@ -258,7 +259,7 @@ function renderPops(force = false) {
     if (!force && seen && seen.pop === pop && seen.closed === pop.closed && seen.lang === i18n.current()) {
       return seen.node;
     }
-    const node = renderCard(pop, { dial });
+    const node = renderCard(pop, { dial, putThrough: (p) => putThroughButton(p, { me: state.me, toast }) });
     drawn.set(pop.call_id, { pop, closed: pop.closed, lang: i18n.current(), node });
     return node;
   });
