@@ -29,8 +29,9 @@ async def test_given_answered_and_missed_calls_when_reception_opens_the_report_t
     browser: Browser, site: Api, sim: Sim, seeded_sqlite: tuple[str, SeedSummary]
 ) -> None:
     known = seeded_sqlite[1].known_numbers
-    for number in known[:2]:
-        await place_inbound(sim.pbx, InboundCall(number, "", extension="100", ring_s=0.1, talk_s=0.2))
+    # One answered at once, one after 1.2 s of ringing: p50 and p90 of the time to answer differ.
+    for number, ring_s in zip(known[:2], (0.1, 1.2), strict=True):
+        await place_inbound(sim.pbx, InboundCall(number, "", extension="100", ring_s=ring_s, talk_s=0.2))
     await place_inbound(sim.pbx, InboundCall(known[2], "", extension="100", answer=False, ring_s=0.3))
 
     async def counted() -> bool:
@@ -57,6 +58,11 @@ async def test_given_answered_and_missed_calls_when_reception_opens_the_report_t
         assert [await b.get_attribute("data-value") for b in await bars.all()] == ["3", "2", "1"]
         widths = [float(await b.get_attribute("width") or 0) for b in await bars.all()]
         assert widths[0] > widths[1] > widths[2] > 0
+        # The times to answer, p50 and p90 of the answered calls, as the report says them.
+        times = t.page.locator(f'#chart-times svg g.chart-row[data-key="{row["key"]}"] rect')
+        shown = [await b.get_attribute("data-value") for b in await times.all()]
+        assert shown == [str(row["answer_p50_s"]), str(row["answer_p90_s"])]
+        assert row["answer_p90_s"] > row["answer_p50_s"]
         href = await t.page.get_attribute("#rp-csv", "href")
         assert href and "format=csv" in href
         csv_text = await t.page.evaluate("(u) => fetch(u).then((r) => r.text())", href)

@@ -1,5 +1,5 @@
 // The call report page (reception and admin): from/to and grouping, the report's every column in a
-// table, offered/answered/missed per row as a bar chart, and the same report as CSV.
+// table, offered/answered/missed and the times to answer (p50, p90) per row as bar charts, and the same report as CSV.
 import * as i18n from "./i18n.js";
 import { t, count } from "./i18n.js";
 import { call } from "./api.js";
@@ -61,6 +61,15 @@ function render() {
   const names = { offered: t("report_col_offered"), answered: t("report_col_answered"), missed: t("report_col_missed") };
   $("chart").replaceChildren(
     ...(state.rows.length ? [barChart(state.rows, { label, names, title: t("report_chart") })] : []),
+  );
+  // How long callers waited for an answer, per row: half answered within p50, nine in ten within p90.
+  const times = ["answer_p50_s", "answer_p90_s"];
+  const timeNames = Object.fromEntries(times.map((s) => [s, t("report_col_" + s)]));
+  const answered = state.rows.filter((r) => r.answered > 0);
+  $("chart-times").replaceChildren(
+    ...(answered.length
+      ? [barChart(answered, { label, names: timeNames, title: t("report_chart_times"), series: times, format: (v) => count(Math.round(v * 10) / 10) })]
+      : []),
   );
   $("rp-csv").href = query("csv");
   document.title = t("report_title");
