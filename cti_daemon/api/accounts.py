@@ -10,6 +10,7 @@ lock itself out of its last admin by a click.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from aiohttp import web
 from cti_daemon import logs
 from cti_daemon.api.errors import ApiError, bad_request, not_found
 from cti_daemon.api.principal import Role, require
-from cti_daemon.api.routes import Route, json_body, ok, path_text
+from cti_daemon.api.routes import Route, RouteHandler, json_body, ok, path_text
 from cti_daemon.api.session_book import SessionBook
 from cti_daemon.crm import accounts as store_accounts
 from cti_daemon.crm.accounts import ROLES, Account
@@ -29,6 +30,7 @@ log = logs.get("cti.api.accounts")
 
 AccountSource = Callable[[], Awaitable[list[Account]]]
 _CHANGEABLE = frozenset({"role", "disabled"})
+_LOGIN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def account_json(a: Account) -> dict[str, Any]:
@@ -58,6 +60,40 @@ def _change_of(body: dict[str, Any]) -> dict[str, Any]:
     if "disabled" in body and not isinstance(body["disabled"], bool):
         raise bad_request("disabled must be true or false", field="disabled")
     return body
+
+
+def _new_account(body: dict[str, Any]) -> tuple[str, str, str]:
+    unknown = sorted(set(body) - {"employee_id", "login", "role"})
+    if unknown:
+        raise bad_request(f"{unknown[0]} is not asked here (employee_id, login, role)", field=unknown[0])
+    employee_id, login, role = body.get("employee_id"), body.get("login"), body.get("role", "employee")
+    if not isinstance(employee_id, str) or not 0 < len(employee_id) <= 64:
+        raise bad_request("employee_id must name an employee", field="employee_id")
+    if not isinstance(login, str) or not _LOGIN.fullmatch(login):
+        raise bad_request("login: 1 to 64 letters, digits, dots, dashes or underscores", field="login")
+    if role not in ROLES:
+        raise bad_request(f"role must be one of {', '.join(ROLES)}", field="role")
+    return employee_id, login, str(role)
+
+
+def _creating(store: Store) -> RouteHandler:
+    """POST /api/v1/accounts: an employee without an account is given a login (admin)."""
+
+    async def create(request: web.Request) -> web.Response:
+        admin = require(request, Role.ADMIN)
+        employee_id, login, role = _new_account(await json_body(request))
+        try:
+            account = await store_accounts.give_login(store, employee_id, login, role)
+        except LookupError:
+            raise not_found(f"no employee {employee_id}", field="employee_id") from None
+        except store_accounts.LoginRefusedError as exc:
+            raise ApiError(409, exc.code, str(exc), field=exc.field) from None
+        except StoreUnavailableError as exc:
+            raise _unavailable(exc) from exc
+        log.info("account.created", login=login, employee_id=employee_id, role=role, by=admin.actor)
+        return ok(account_json(account), status=201)
+
+    return create
 
 
 def routes(accounts: AccountSource, book: SessionBook, store: Store) -> list[Route]:
@@ -113,6 +149,12 @@ def routes(accounts: AccountSource, book: SessionBook, store: Store) -> list[Rou
         log.info("account.password_set", login=login, by=admin.actor)
         return ok(account_json(account))
 
+    return _documented(listing, _creating(store), change, set_password)
+
+
+def _documented(
+    listing: RouteHandler, create: RouteHandler, change: RouteHandler, set_password: RouteHandler
+) -> list[Route]:
     return [
         Route(
             "GET",
@@ -120,6 +162,28 @@ def routes(accounts: AccountSource, book: SessionBook, store: Store) -> list[Rou
             listing,
             "Accounts (admin): login, employee, role, disabled, whether a password is set",
             {"200": {"description": "ok", "content": {"application/json": {}}}},
+            tag="accounts",
+        ),
+        Route(
+            "POST",
+            "/api/v1/accounts",
+            create,
+            "Give an employee without an account a login (admin); a password is set next",
+            {
+                "201": {"description": "the account (password_set: false)"},
+                "400": {"description": "a bad login, role or field (field names it)"},
+                "404": {"description": "no such employee"},
+                "409": {"description": "has_login (the employee has one) or login_taken"},
+            },
+            request_body={
+                "type": "object",
+                "required": ["employee_id", "login"],
+                "properties": {
+                    "employee_id": {"type": "string"},
+                    "login": {"type": "string"},
+                    "role": {"type": "string", "enum": list(ROLES)},
+                },
+            },
             tag="accounts",
         ),
         Route(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from cti_daemon.crm.models import Employee, WebSession
 from cti_daemon.crm.store import Store
@@ -53,6 +54,37 @@ async def list_accounts(store: Store) -> list[Account]:
             )
         ).all()
     return [_account(e) for e in rows]
+
+
+class LoginRefusedError(Exception):
+    """Why an employee cannot be given this login: `code` and `field` say it to the API."""
+
+    def __init__(self, code: str, field: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+async def give_login(store: Store, employee_id: str, login: str, role: str) -> Account:
+    """An employee without an account gets one (no password yet: they cannot sign in until one is set).
+    Raises LookupError for no such employee, LoginRefusedError when they have a login or it is taken."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    async with store.session() as session, session.begin():
+        employee = await session.get(Employee, employee_id)
+        if employee is None:
+            raise LookupError(employee_id)
+        if employee.login is not None:
+            raise LoginRefusedError("has_login", "employee_id", f"{employee_id} signs in as {employee.login}")
+        if await session.scalar(select(Employee.id).where(Employee.login == login)) is not None:
+            raise LoginRefusedError("login_taken", "login", f"the login {login} is someone else's")
+        employee.login, employee.role, employee.disabled = login, role, False
+        employee.password_hash = None
+        try:
+            await session.flush()
+        except IntegrityError:  # the same login given at the same moment by another request
+            raise LoginRefusedError("login_taken", "login", f"the login {login} is someone else's") from None
+        return _account(employee)
 
 
 async def account_for_sign_in(store: Store, login: str) -> tuple[Account, str | None] | None:

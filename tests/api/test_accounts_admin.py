@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cti_daemon.crm import accounts
+from cti_daemon.crm.models import Employee
 from cti_daemon.crm.store import open_store
 from cti_daemon.demo.broker import LocalBroker
 from tests.conftest import Sim, daemon_config
@@ -28,6 +29,13 @@ async def api(sim: Sim, broker: LocalBroker, store_url: str, tmp_path: Path) -> 
     store = open_store(store_url)
     try:
         assert await accounts.set_role(store, "slebedev", "admin")  # the desk's administrator
+        async with store.session() as session, session.begin():  # two new hires, no account yet
+            session.add_all(
+                [
+                    Employee(id="e-204", name="Olga Kuznetsova", extension="204"),
+                    Employee(id="e-205", name="Oleg Kuznetsov", extension="205"),
+                ]
+            )
     finally:
         await store.dispose()
     token = new_token()
@@ -147,3 +155,41 @@ async def test_given_reception_then_accounts_cannot_be_changed_and_bad_bodies_na
     assert (
         _account(listed, "porlov")["role"] == "employee" and _account(listed, "porlov")["disabled"] is False
     )
+
+
+async def test_given_a_new_hire_without_an_account_when_given_a_login_then_a_password_lets_her_in(
+    api: Api,
+) -> None:
+    status, body = await api.send(
+        "POST", "/api/v1/accounts", {"employee_id": "e-204", "login": "okuznetsova", "role": "reception"}
+    )
+    assert status == 201, body
+    assert (body["login"], body["role"], body["password_set"]) == ("okuznetsova", "reception", False)
+    async with page(api.base) as olga:
+        assert (await olga.sign_in("okuznetsova", "anything-at-all"))[0] == 401  # no password yet
+        status, _ = await api.send("POST", "/api/v1/accounts/okuznetsova/password", {"password": NEW})
+        assert status == 200
+        assert (await olga.sign_in("okuznetsova", NEW))[0] == 200
+        assert (await olga.call("GET", "/api/v1/calls"))[0] == 200  # reception's desk
+    for wanted, code, field in (
+        ({"employee_id": "e-204", "login": "olga2"}, "has_login", "employee_id"),
+        ({"employee_id": "e-205", "login": "porlov"}, "login_taken", "login"),
+    ):
+        status, answer = await api.send("POST", "/api/v1/accounts", wanted)
+        assert status == 409 and answer["error"]["code"] == code and answer["error"]["field"] == field, answer
+    for wanted, field in (
+        ({"employee_id": "e-205", "login": "oleg kuznetsov"}, "login"),
+        ({"employee_id": "e-205", "login": "okuznetsov", "role": "boss"}, "role"),
+        ({"employee_id": "e-205", "login": "okuznetsov", "password": "x"}, "password"),
+        ({"login": "okuznetsov"}, "employee_id"),
+    ):
+        status, answer = await api.send("POST", "/api/v1/accounts", wanted)
+        assert status == 400 and answer["error"]["field"] == field, (wanted, answer)
+    status, answer = await api.send("POST", "/api/v1/accounts", {"employee_id": "e-999", "login": "ghost"})
+    assert status == 404 and answer["error"]["field"] == "employee_id"
+    status, _ = await api.send(
+        "POST", "/api/v1/accounts", {"employee_id": "e-205", "login": "okuznetsov"}, token=RECEPTION_TOKEN
+    )
+    assert status == 403
+    _, listed = await api.get("/api/v1/accounts")
+    assert "okuznetsov" not in {a["login"] for a in listed["accounts"]}

@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from cti_daemon.crm import accounts
+from cti_daemon.crm.models import Employee
 from cti_daemon.crm.seed import SeedSummary
 from cti_daemon.crm.store import open_store
 from cti_daemon.demo.broker import LocalBroker
@@ -35,6 +36,8 @@ async def desk(
     store = open_store(db_url)
     try:
         assert await accounts.set_role(store, ADMIN, "admin")
+        async with store.session() as session, session.begin():  # a new hire with no account yet
+            session.add(Employee(id="e-204", name="Olga Kuznetsova", extension="204"))
     finally:
         await store.dispose()
     token = new_token()
@@ -122,3 +125,39 @@ async def test_given_reception_then_no_accounts_link_and_the_page_is_refused(
         nobody.http.get(desk.base + "/accounts", allow_redirects=False) as resp,
     ):
         assert resp.status == 303 and resp.headers["Location"] == "/"
+
+
+async def test_given_a_new_hire_when_the_admin_gives_her_a_login_and_a_password_then_she_signs_in(
+    browser: Browser, desk: Api
+) -> None:
+    async with tab(browser, desk.base) as t:
+        await t.page.set_viewport_size({"width": 1400, "height": 900})
+        await t.sign_in(ADMIN, ADMIN_PASSWORD)
+        await t.page.wait_for_selector("body.console-page")
+        await t.page.goto(desk.base + "/accounts")
+        await t.page.wait_for_selector("body.accounts-page[data-ready='1']")
+        await expect(t.page.locator("#new-employee option")).to_have_count(1)  # only Olga has no account
+        await t.page.fill("#new-login", "porlov")  # taken
+        await t.page.click("#new-account button[type=submit]")
+        await expect(t.page.locator("#new-account-error")).to_have_text(
+            "The login porlov is someone else's: choose another."
+        )
+        await t.page.fill("#new-login", "okuznetsova")
+        await t.page.select_option("#new-role", "reception")
+        await t.page.press("#new-login", "Enter")
+        row = t.page.locator('tr[data-login="okuznetsova"]')
+        await expect(row.locator("th")).to_have_text("Olga Kuznetsova")
+        await expect(row.locator("select.role")).to_have_value("reception")
+        await expect(t.page.locator("#accounts-said")).to_contain_text(
+            "Olga Kuznetsova signs in as okuznetsova"
+        )
+        await expect(t.page.locator("#new-account-none")).to_be_visible()  # nobody else is left
+        await expect(row.locator("button.set-password")).to_be_focused()  # the next step, by keyboard
+        await t.page.keyboard.press("Enter")
+        await t.page.locator("#ap-new").fill(NEW)
+        await t.page.locator("#ap-repeat").fill(NEW)
+        await t.page.keyboard.press("Enter")
+        await expect(t.page.locator("#account-password-dialog")).to_have_count(0)
+    async with page(desk.base) as olga:
+        status, body = await olga.sign_in("okuznetsova", NEW)
+        assert status == 200 and body["role"] == "reception"

@@ -9,7 +9,7 @@ import { el } from "./dom.js";
 const $ = (id) => document.getElementById(id);
 const ROLES = ["employee", "reception", "admin"];
 const MIN_LENGTH = 10; // as the daemon's passwords.MIN_PASSWORD_LENGTH
-const state = { accounts: [], said: null, error: null };
+const state = { accounts: [], said: null, error: null, newcomers: [], newError: null };
 
 function nameOf(a) {
   return a.name || a.login;
@@ -178,7 +178,63 @@ function render() {
     ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "6", text: t("accounts_empty") }))]),
   );
   sayNow();
+  renderNewcomers();
   document.title = t("accounts_title");
+}
+
+// Employees with no account yet (GET /api/v1/employees: `login` null): given one here, a password next.
+async function loadNewcomers() {
+  try {
+    const answer = await call("GET", "/api/v1/employees");
+    state.newcomers = (answer.employees || []).filter((e) => !e.login);
+  } catch {
+    state.newcomers = [];
+  }
+}
+
+function renderNewcomers() {
+  const none = state.newcomers.length === 0;
+  $("new-account-none").hidden = !none;
+  $("new-account").hidden = none;
+  const chosen = $("new-employee").value;
+  $("new-employee").replaceChildren(
+    ...state.newcomers.map((e) => el("option", { value: e.id, text: e.extension ? `${e.name} · ${e.extension}` : e.name })),
+  );
+  if (state.newcomers.some((e) => e.id === chosen)) $("new-employee").value = chosen;
+  const role = $("new-role").value || "employee";
+  $("new-role").replaceChildren(...ROLES.map((r) => el("option", { value: r, text: t("role_" + r) })));
+  $("new-role").value = role;
+  $("new-account-error").textContent = state.newError ? t(state.newError.key, state.newError.vars) : "";
+}
+
+async function createAccount(event) {
+  event.preventDefault();
+  const who = state.newcomers.find((e) => e.id === $("new-employee").value);
+  const login = $("new-login").value.trim();
+  if (!who) return;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(login)) {
+    state.newError = { key: "accounts_bad_login", vars: {} };
+    renderNewcomers();
+    $("new-login").focus();
+    return;
+  }
+  let created;
+  try {
+    created = await call("POST", "/api/v1/accounts", { employee_id: who.id, login, role: $("new-role").value });
+  } catch (failure) {
+    const key = { has_login: "accounts_refused_has_login", login_taken: "accounts_refused_login_taken" }[failure.code];
+    state.newError = key ? { key, vars: { name: who.name, login } } : { key: "accounts_failed", vars: { why: failure.message } };
+    renderNewcomers();
+    $("new-login").focus();
+    return;
+  }
+  state.newError = null;
+  $("new-login").value = "";
+  state.accounts = [...state.accounts, created].sort((a, b) => a.login.localeCompare(b.login));
+  state.newcomers = state.newcomers.filter((e) => e.id !== who.id);
+  say("accounts_said_created", { name: nameOf(created), login: created.login });
+  render();
+  document.querySelector(`tr[data-login="${CSS.escape(created.login)}"] button.set-password`)?.focus();
 }
 
 async function main() {
@@ -202,6 +258,8 @@ async function main() {
   } catch {
     state.error = { key: "accounts_load_failed", vars: {} };
   }
+  await loadNewcomers();
+  $("new-account").addEventListener("submit", createAccount);
   render();
   document.body.dataset.ready = "1";
 }
