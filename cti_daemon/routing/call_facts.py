@@ -33,7 +33,7 @@ from cti_daemon.crm.store import Store, StoreError
 from cti_daemon.ids import uuid7
 from cti_daemon.outbound.port import AgentPort
 from cti_daemon.routing.call_ledger import CallLedger, CallSummary
-from cti_daemon.routing.caller_identity import caller_identity
+from cti_daemon.routing.caller_identity import NOBODY, caller_identity
 from cti_daemon.routing.contact_json import contact_json
 from cti_daemon.routing.facts_writer import FactsWriter
 from cti_daemon.routing.journal_writer import JournalWriter
@@ -211,8 +211,13 @@ class CallFacts:
             reason = f"nobody answered at {', '.join(summary.rang)}; the caller hung up after {waited} s"
             said |= {"code": "unanswered", "extensions": list(summary.rang)}
         at = summary.rang_at or summary.ended_at
-        # Said like a ring at reception (a store away leaves it unidentified; the number is kept).
-        who = caller_identity(await self._identify(summary.number))
+        # Said like a ring at reception. Identification must not cost the missed call itself: a store that
+        # fails here leaves it unidentified (the number is kept) and the write goes on (to the spool).
+        try:
+            who = caller_identity(await self._identify(summary.number))
+        except (StoreError, TimeoutError) as exc:
+            log.warning("call_facts.unidentified", call_id=summary.call_id, reason=str(exc))
+            who = NOBODY
         record = ContactRecord(
             id=uuid7(),
             type="call",

@@ -33,6 +33,9 @@ class CallerIdentity:
         return {"customer_guess": self.customer_guess} if self.customer_guess else {}
 
 
+NOBODY = CallerIdentity(customer_id=None, candidate_ids=(), purpose=None, customer_guess=None)
+
+
 def caller_identity(ident: Identification) -> CallerIdentity:
     card = ident.customer
     single = card is not None and len(ident.candidates) == 1

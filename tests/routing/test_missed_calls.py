@@ -14,6 +14,8 @@ import pytest
 
 from cti_daemon.ami.simulator import missed_calls
 from cti_daemon.ami.simulator.scenarios import InboundCall, place_inbound
+from cti_daemon.crm.identify import Identification
+from cti_daemon.crm.store import StoreError
 from cti_daemon.demo.broker import LocalBroker
 from tests.conftest import Sim
 from tests.support.desk import Desk, desk
@@ -85,6 +87,20 @@ async def test_given_a_shared_number_missed_at_an_employee_then_every_owner_is_a
     owners = [c["id"] for c in looked_up["candidates"]]  # in the pop's order, the guess first
     assert len(owners) == 2 and contact["customer_id"] is None and contact["candidate_ids"] == owners
     assert contact["customer_guess"] == looked_up["customer"]["id"]
+
+
+async def test_given_identification_failing_when_a_call_is_missed_at_an_employee_then_it_is_kept_unidentified(
+    callback_desk: Desk, sim: Sim
+) -> None:
+    async def failing(_number: str) -> Identification:
+        raise StoreError("the customer store timed out")
+
+    callback_desk.api.daemon.call_facts._identify = failing
+    known = callback_desk.seed.known_numbers[0]
+    await missed_calls.missed_at_employee(sim.pbx, InboundCall(known, extension="202", ring_s=1))
+    await _settled(callback_desk)
+    [entry] = await _callbacks(callback_desk)
+    assert entry["customer_id"] is None and entry["responsible_employee_id"] == "e-202"
 
 
 async def test_given_a_queue_caller_who_gave_up_then_it_is_an_abandoned_missed_contact(
