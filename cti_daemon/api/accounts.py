@@ -118,11 +118,9 @@ def routes(accounts: AccountSource, book: SessionBook, store: Store) -> list[Rou
                 field="role" if "role" in wanted else "disabled",
             )
         try:
-            changed = True
-            if "role" in wanted:
-                changed = await store_accounts.set_role(store, login, wanted["role"])
-            if changed and "disabled" in wanted:
-                changed = await store_accounts.set_disabled(store, login, disabled=wanted["disabled"])
+            changed = await store_accounts.change_account(
+                store, login, role=wanted.get("role"), disabled=wanted.get("disabled")
+            )
             account = await book.account(login) if changed else None
         except StoreUnavailableError as exc:
             raise _unavailable(exc) from exc

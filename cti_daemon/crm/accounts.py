@@ -109,6 +109,14 @@ async def set_disabled(store: Store, login: str, disabled: bool = True) -> bool:
     return await _change(store, login, disabled=disabled)
 
 
+async def change_account(store: Store, login: str, *, role: str | None, disabled: bool | None) -> bool:
+    """A role and/or the disabled flag, in one transaction; False when no employee has this login."""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    values = {k: v for k, v in (("role", role), ("disabled", disabled)) if v is not None}
+    return await _change(store, login, **values)
+
+
 async def _change(store: Store, login: str, **values: object) -> bool:
     async with store.session() as session, session.begin():
         employee_id = await session.scalar(select(Employee.id).where(Employee.login == login))

@@ -1,9 +1,9 @@
 // The accounts page (admin only; the daemon refuses everyone else, page and API): each person's role,
 // whether they may sign in, and a new password for someone who forgot theirs. Every change ends that
 // person's sessions; the sentence under the heading says what happened, in the reader's language.
-import * as i18n from "./i18n.js";
 import { t } from "./i18n.js";
 import { call } from "./api.js";
+import { startDeskPage } from "./desk-page.js";
 import { el } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -238,21 +238,7 @@ async function createAccount(event) {
 }
 
 async function main() {
-  await i18n.start(["console", "accounts"]);
-  $("lang").value = i18n.current();
-  $("lang").addEventListener("change", (e) => i18n.use(e.target.value));
-  i18n.onChange(() => {
-    $("lang").value = i18n.current();
-    render();
-  });
-  let me;
-  try {
-    me = await call("GET", "/api/v1/session");
-  } catch {
-    location.assign("/");
-    return;
-  }
-  $("who").textContent = me.name ? `${me.name} (${me.login})` : me.login;
+  if (!(await startDeskPage(["console", "accounts"], render))) return;
   try {
     state.accounts = (await call("GET", "/api/v1/accounts")).accounts || [];
   } catch {

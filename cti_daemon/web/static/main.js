@@ -305,9 +305,7 @@ function renderPresence() {
 }
 
 function statusName(s) {
-  const key = "presence_" + s;
-  const text = t(key);
-  return text === key ? s : text;
+  return i18n.has("presence_" + s) ? t("presence_" + s) : s;
 }
 
 async function savePresence(event) {

@@ -2,7 +2,7 @@
 // one's own phone; the daemon refuses any other): a dialog listing the colleagues with their line and
 // presence, blind. A colleague who said busy or away is asked for only after a second yes, with their note.
 import { el } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, has } from "./i18n.js";
 import { call } from "./api.js";
 
 const SAID = {
@@ -19,16 +19,11 @@ function callerName(pop) {
   return (pop.identified && pop.customer && pop.customer.name) || caller.name || caller.number || caller.raw || "?";
 }
 
-// A custom status (routing.custom_statuses) has no text in the catalogs: shown as it is named.
-function presenceName(status) {
-  const key = "presence_" + status;
-  const text = t(key);
-  return text === key ? status : text;
-}
-
 function option(e) {
   const line = e.line_status ? t("line_" + e.line_status) : "?";
-  const presence = e.presence && e.presence.status !== "available" ? ` · ${presenceName(e.presence.status)}` : "";
+  // A custom status (routing.custom_statuses) has no text in the catalogs: shown as it is named.
+  const status = e.presence && e.presence.status;
+  const presence = status && status !== "available" ? ` · ${has("presence_" + status) ? t("presence_" + status) : status}` : "";
   return el("option", { value: e.id, text: `${e.name} · ${e.extension} · ${line}${presence}` });
 }
 

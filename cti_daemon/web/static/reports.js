@@ -1,8 +1,8 @@
 // The call report page (reception and admin): from/to and grouping, the report's every column in a
 // table, offered/answered/missed and the times to answer (p50, p90) per row as bar charts, and the same report as CSV.
-import * as i18n from "./i18n.js";
 import { t, count } from "./i18n.js";
 import { call } from "./api.js";
+import { startDeskPage } from "./desk-page.js";
 import { el } from "./dom.js";
 import { barChart } from "./reports-chart.js";
 
@@ -104,21 +104,7 @@ async function names() {
 }
 
 async function main() {
-  await i18n.start(["console"]);
-  $("lang").value = i18n.current();
-  $("lang").addEventListener("change", (e) => i18n.use(e.target.value));
-  i18n.onChange(() => {
-    $("lang").value = i18n.current();
-    render();
-  });
-  let me;
-  try {
-    me = await call("GET", "/api/v1/session");
-  } catch {
-    location.assign("/");
-    return;
-  }
-  $("who").textContent = me.name ? `${me.name} (${me.login})` : me.login;
+  if (!(await startDeskPage(["console"], render))) return;
   const today = new Date();
   const weekAgo = new Date(today);
   weekAgo.setDate(today.getDate() - 6);
